@@ -1,0 +1,1 @@
+"""Alerts: routing, notifiers, delivery outbox, acknowledgement and escalation."""

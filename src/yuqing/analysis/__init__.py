@@ -1,0 +1,1 @@
+"""Analysis: language, target matching, entities, sentiment, risk and influence."""

@@ -1,0 +1,36 @@
+"""Entry point of the ``yuqing`` command: imports every domain's commands and runs them."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from yuqing.core.cli import app, err_console
+from yuqing.errors import YuqingError
+
+DOMAIN_CLIS = ("sources", "analysis", "events", "alerts", "incidents", "reports", "web", "demo")
+
+
+def _load_domain_commands() -> None:
+    for name in DOMAIN_CLIS:
+        module = f"yuqing.{name}.cli" if name != "demo" else "yuqing.demo"
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def main() -> None:
+    _load_domain_commands()
+    try:
+        app()
+    except YuqingError as exc:
+        err_console.print(f"[bold red]错误 / error[/] [{exc.code}] {exc.message}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

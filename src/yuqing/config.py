@@ -1,0 +1,129 @@
+"""One typed settings object: environment variables ``YUQING_*`` over an optional TOML file.
+
+Nested sections use ``__`` in environment names (``YUQING_HTTP__TIMEOUT=5``). The TOML file is
+``$YUQING_CONFIG`` or ``./yuqing.toml`` when present. Nothing here runs at import time: call
+:func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from yuqing.alerts.settings import AlertSettings
+from yuqing.analysis.settings import AnalysisSettings
+from yuqing.errors import ConfigError
+from yuqing.events.settings import EventSettings
+from yuqing.incidents.settings import IncidentSettings
+from yuqing.reports.settings import ReportSettings
+from yuqing.sources.settings import HttpSettings, IngestSettings
+from yuqing.web.settings import WebSettings
+
+DEFAULT_CONFIG_FILE = "yuqing.toml"
+
+
+class BusSettings(BaseModel):
+    stream_maxlen: int = Field(100_000, ge=1000, description="Bound of each Redis stream (back-pressure)")
+    claim_idle_ms: int = Field(30_000, ge=100, description="Pending messages idle this long are claimed")
+    max_attempts: int = Field(5, ge=1, description="Attempts before a message goes to the dead-letter stream")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="YUQING_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    database_url: str = Field("sqlite:///yuqing.db", description="SQLAlchemy URL of the store")
+    bus_url: str = Field("memory://", description="memory:// (in-process) or redis://host:port/db")
+    secret_key: SecretStr = Field(
+        SecretStr("change-me-in-production"), description="Signs ack links, sessions and CSRF tokens"
+    )
+    language: Literal["zh", "en"] = Field("zh", description="Default language of user-facing text")
+    timezone: str = Field("Asia/Shanghai", description="Local time zone for display and working hours")
+    log_level: str = Field("INFO")
+    log_json: bool = Field(False, description="Structured JSON logs")
+
+    bus: BusSettings = BusSettings()
+    http: HttpSettings = HttpSettings()
+    ingest: IngestSettings = IngestSettings()
+    analysis: AnalysisSettings = AnalysisSettings()
+    events: EventSettings = EventSettings()
+    alerts: AlertSettings = AlertSettings()
+    incidents: IncidentSettings = IncidentSettings()
+    reports: ReportSettings = ReportSettings()
+    web: WebSettings = WebSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get("YUQING_CONFIG") or DEFAULT_CONFIG_FILE
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if Path(path).is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        elif os.environ.get("YUQING_CONFIG"):
+            raise ConfigError(f"配置文件不存在 / config file not found: {path}")
+        return tuple(sources)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the effective settings; a bad value becomes one :class:`ConfigError` line."""
+    from pydantic import ValidationError as PydanticValidationError
+
+    try:
+        return Settings(**overrides)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"配置无效 / invalid setting {where}: {first['msg']}") from exc
+
+
+def masked_dump(settings: Settings) -> dict[str, Any]:
+    """Settings as plain data with every secret (and passwords inside URLs) masked."""
+    from sqlalchemy.engine import make_url
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return "********" if value.get_secret_value() else ""
+        if isinstance(value, BaseModel):
+            return {k: walk(getattr(value, k)) for k in type(value).model_fields}
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [walk(v) for v in value]
+        return value
+
+    data: dict[str, Any] = walk(settings)
+    for key in ("database_url", "bus_url"):
+        try:
+            url = make_url(data[key]) if key == "database_url" else None
+        except Exception:
+            url = None
+        if url is not None and url.password:
+            data[key] = url.render_as_string(hide_password=True)
+        elif "@" in data[key] and ":" in data[key].split("@", 1)[0].split("//", 1)[-1]:
+            scheme, rest = data[key].split("//", 1)
+            user = rest.split("@", 1)[0].split(":", 1)[0]
+            data[key] = f"{scheme}//{user}:***@{rest.split('@', 1)[1]}"
+    return data

@@ -1,0 +1,1 @@
+"""Shared infrastructure: database, clock, bus, plugin registry, text utilities."""

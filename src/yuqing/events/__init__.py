@@ -1,0 +1,1 @@
+"""Events: clustering mentions into stories, early signs and grading I-IV."""

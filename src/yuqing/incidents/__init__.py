@@ -1,0 +1,1 @@
+"""Emergency response: organisation, incident workflow, playbooks, statements, timeline, review."""

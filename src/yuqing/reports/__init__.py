@@ -1,0 +1,1 @@
+"""Reports: briefings, event reports and review documents."""

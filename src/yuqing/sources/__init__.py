@@ -1,0 +1,1 @@
+"""Ingest: connectors, normalisation, dedup, quarantine, scheduling and source health."""
