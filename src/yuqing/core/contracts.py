@@ -1,0 +1,83 @@
+"""Plain data passed between stages. A stage reads another's results only through these.
+
+They are the stable seams of the flow: ``analysis`` produces :class:`AnalysedMention`
+(``yuqing.analysis.service.load_analysed``), ``events`` produces :class:`EventSnapshot`
+(``yuqing.events.service.load_snapshot``), and everything downstream reads those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+LEVELS = ("I", "II", "III", "IV")  # I 特别重大 (red) … IV 一般 (blue)
+LEVEL_NAMES_ZH = {"I": "特别重大", "II": "重大", "III": "较大", "IV": "一般"}
+LEVEL_COLOURS = {"I": "red", "II": "orange", "III": "yellow", "IV": "blue"}
+SENTIMENTS = ("negative", "neutral", "positive")
+TRIGGER_CATEGORIES = (  # the plan's five risk sources
+    "customer_complaint",
+    "negative_media",
+    "negative_social",
+    "policy_reaction",
+    "internal_management",
+)
+
+
+def level_rank(level: str) -> int:
+    """I -> 4 … IV -> 1, so that ``max`` picks the most severe."""
+    return 4 - LEVELS.index(level)
+
+
+@dataclass(frozen=True)
+class TargetHit:
+    target_id: int
+    name: str
+    negative: bool  # is the negativity about *this* target (BDCI subject task)
+    negative_prob: float
+
+
+@dataclass(frozen=True)
+class AnalysedMention:
+    mention_id: int
+    source_id: int
+    platform: str
+    source_tier: str
+    url: str | None
+    title: str
+    text: str
+    author: str | None
+    author_followers: int
+    published_at: datetime
+    lang: str  # zh | en | other
+    duplicate_of_id: int | None
+    sentiment: str  # negative | neutral | positive
+    negative_prob: float
+    targets: tuple[TargetHit, ...] = ()
+    entities: tuple[str, ...] = ()
+    trigger_category: str | None = None
+    risk_type: str | None = None  # Chinese name (CCKS names or the banking additions)
+    risk_confidence: float = 0.0
+    influence: float = 0.0  # 0-100
+    keywords: tuple[str, ...] = ()
+    tokens: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventSnapshot:
+    event_id: int
+    title: str
+    level: str | None  # None until graded
+    level_reasons: tuple[str, ...]
+    status: str  # active | dormant | archived | merged
+    first_seen: datetime
+    last_seen: datetime
+    mention_count: int
+    negative_count: int
+    negative_share: float
+    reach: float
+    velocity: float  # mentions per hour in the current window
+    platforms: tuple[str, ...]
+    target_ids: tuple[int, ...]
+    risk_type: str | None
+    keywords: tuple[str, ...] = ()
+    top_mention_ids: tuple[int, ...] = field(default_factory=tuple)
