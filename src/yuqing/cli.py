@@ -8,7 +8,7 @@ import sys
 from yuqing.core.cli import app, err_console
 from yuqing.errors import YuqingError
 
-DOMAIN_CLIS = ("sources", "analysis", "events", "alerts", "incidents", "reports", "web", "demo")
+DOMAIN_CLIS = ("sources", "org", "analysis", "events", "alerts", "incidents", "reports", "web", "demo")
 
 
 def _load_domain_commands() -> None:

@@ -124,7 +124,7 @@ class Database:
 
 # --- migrations -----------------------------------------------------------------------------
 
-DOMAINS = ("sources", "analysis", "events", "alerts", "incidents", "reports", "web")
+DOMAINS = ("sources", "org", "analysis", "events", "alerts", "incidents", "reports", "web", "scale")
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
