@@ -5,20 +5,28 @@ from __future__ import annotations
 import importlib
 import sys
 
+from rich.markup import escape
+
 from yuqing.core.cli import app, err_console
 from yuqing.errors import YuqingError
 
-DOMAIN_CLIS = ("sources", "org", "analysis", "events", "alerts", "incidents", "reports", "web", "demo")
+DOMAIN_CLIS = (
+    "sources",
+    "org",
+    "analysis",
+    "events",
+    "alerts",
+    "incidents",
+    "reports",
+    "web",
+    "scale",
+    "demo",
+)
 
 
 def _load_domain_commands() -> None:
     for name in DOMAIN_CLIS:
-        module = f"yuqing.{name}.cli" if name != "demo" else "yuqing.demo"
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+        importlib.import_module(f"yuqing.{name}.cli" if name != "demo" else "yuqing.demo")
 
 
 def main() -> None:
@@ -26,7 +34,9 @@ def main() -> None:
     try:
         app()
     except YuqingError as exc:
-        err_console.print(f"[bold red]错误 / error[/] [{exc.code}] {exc.message}", highlight=False)
+        err_console.print(
+            f"[bold red]错误 / error[/] {escape(f'[{exc.code}] {exc.message}')}", highlight=False
+        )
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -127,3 +127,30 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
             user = rest.split("@", 1)[0].split(":", 1)[0]
             data[key] = f"{scheme}//{user}:***@{rest.split('@', 1)[1]}"
     return data
+
+
+def configuration_reference() -> str:
+    """Markdown table of every setting: environment name, TOML key, default, description."""
+    lines = [
+        "| Environment variable | TOML key | Default | Description |",
+        "|---|---|---|---|",
+    ]
+
+    def default_text(field: Any) -> str:
+        value = field.get_default(call_default_factory=True)
+        if isinstance(value, SecretStr):
+            return "(secret)" if value.get_secret_value() else '""'
+        text = repr(value) if not isinstance(value, str) else f'"{value}"'
+        return text.replace("|", "\\|")
+
+    def walk(model: type[BaseModel], env: str, toml: str) -> None:
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, f"{env}{name.upper()}__", f"{toml}{name}.")
+                continue
+            desc = (field.description or "").replace("|", "\\|")
+            lines.append(f"| `{env}{name.upper()}` | `{toml}{name}` | `{default_text(field)}` | {desc} |")
+
+    walk(Settings, "YUQING_", "")
+    return "\n".join(lines) + "\n"

@@ -21,8 +21,7 @@ from yuqing.core.context import AppContext, create_context
 from yuqing.core.db import Base, Database, import_models
 from yuqing.core.pipeline import STAGE_ORDER, register_stages
 from yuqing.errors import Conflict
-
-DEMO_STEPS = (*STAGE_ORDER, "web")
+from yuqing.org import service as org_service
 
 
 def reset_database(db: Database) -> None:
@@ -36,8 +35,11 @@ def reset_database(db: Database) -> None:
 def run_demo(ctx: AppContext, out: Console) -> list[str]:
     """Run every domain's demo step; returns the steps that ran."""
     register_stages(ctx)
+    with ctx.db.session() as session:  # the plan's people must exist before the first alert routes
+        if not org_service.has_org(session):
+            org_service.load_org_file(session, ctx.settings.incidents.org_file, now=ctx.clock.now())
     ran = []
-    for domain in DEMO_STEPS:
+    for domain in STAGE_ORDER:
         name = f"yuqing.{domain}.demo"
         try:
             module = importlib.import_module(name)

@@ -97,3 +97,13 @@ def test_utc_round_trip(db: Database) -> None:
     with db.session() as s:
         src = s.query(Source).one()
         assert src.created_at == when and src.created_at.tzinfo is not None
+
+
+def test_configuration_reference_in_docs_is_current() -> None:
+    """docs/configuration.md carries the generated table of every setting."""
+    from pathlib import Path
+
+    from yuqing.config import configuration_reference
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert configuration_reference() in doc, "regenerate: yuqing config reference (see docs/configuration.md)"

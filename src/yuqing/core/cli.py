@@ -107,3 +107,11 @@ def _branch_head(cfg: Any, domain: str) -> str | None:
     except Exception:
         return None
     return found[0].revision if found and found[0] is not None else None
+
+
+@config_app.command("reference")
+def config_reference() -> None:
+    """Print the configuration reference (Markdown) generated from the settings model."""
+    from yuqing.config import configuration_reference
+
+    typer.echo(configuration_reference(), nl=False)

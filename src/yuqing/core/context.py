@@ -40,6 +40,10 @@ def create_context(
 def make_bus(settings: Settings) -> Bus:
     if settings.bus_url.startswith("memory"):
         return InProcessBus()
+    if settings.bus_url.startswith(("redis://", "rediss://", "unix://")):
+        from yuqing.core.redis_bus import RedisStreamsBus
+
+        return RedisStreamsBus.from_url(settings.bus_url, settings.bus)
     from yuqing.errors import ConfigError
 
     raise ConfigError(f"不支持的总线 / unsupported bus URL: {settings.bus_url}")

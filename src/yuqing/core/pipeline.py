@@ -9,7 +9,7 @@ import importlib
 
 from yuqing.core.context import AppContext
 
-STAGE_ORDER = ("sources", "analysis", "events", "alerts", "incidents", "reports")
+STAGE_ORDER = ("sources", "analysis", "events", "alerts", "incidents", "reports", "web")
 
 
 def register_stages(ctx: AppContext, stages: tuple[str, ...] = STAGE_ORDER) -> list[str]:

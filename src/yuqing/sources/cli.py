@@ -6,9 +6,6 @@ registry) and ``cli_fetch`` (testing and polling sources, the long-running servi
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-
 import typer
 
 from yuqing.core.cli import app
@@ -18,6 +15,5 @@ quarantine_app = typer.Typer(help="隔离区 / rejected input", no_args_is_help=
 app.add_typer(sources_app, name="sources")
 app.add_typer(quarantine_app, name="quarantine")
 
-for _module in ("yuqing.sources.cli_ingest", "yuqing.sources.cli_fetch"):
-    with contextlib.suppress(ModuleNotFoundError):
-        importlib.import_module(_module)
+# The commands register themselves on the groups above.
+from yuqing.sources import cli_fetch, cli_ingest  # noqa: E402, F401

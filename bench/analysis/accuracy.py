@@ -1,0 +1,129 @@
+"""Every accuracy figure of the analysis models, with the data it used.
+
+    OMP_NUM_THREADS=1 python -m bench.analysis.accuracy [--quick]
+
+1. Held-out splits: the exact 15 % rows the shipped sentiment/risk models did NOT see (same seed
+   and stratification as ``yuqing train``) are written as JSONL into a temp dir and scored with
+   the ``yuqing eval`` code path — per source dataset.
+2. Cross-dataset: models trained by the same recipe on some sets and scored on another
+   (weibo <-> chnsenticorp, leave-one-dataset-out for finfe / finnsp / twitter / phrasebank).
+3. Subject: 5-fold cross-validation grouped by text on finnsp (BDCI 2019 score).
+The data never leaves the temp dir. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+
+from yuqing.analysis import datasets, train
+from yuqing.analysis.evaluate import evaluate
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+TWO_CLASS = {"weibo_senti_100k", "chnsenticorp", "chnsenticorp_htl"}
+
+
+def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def sentiment_rows(recs: Sequence[datasets.Labelled]) -> list[dict[str, Any]]:
+    out = []
+    for r in recs:
+        label = r.label
+        if r.source in TWO_CLASS or r.source == "finnsp":
+            label = "negative" if r.label == "negative" else "non_negative"
+        out.append({"text": r.text, "label": label})
+    return out
+
+
+def held_out(recs: list[Any], strat: np.ndarray) -> list[Any]:
+    _, ho = train._split_idx(np.arange(len(recs)), strat)
+    return [recs[i] for i in ho]
+
+
+def short(m: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "n",
+        "accuracy",
+        "macro_f1",
+        "negative_precision",
+        "negative_recall",
+        "negative_f1",
+        "texts_per_second",
+    )
+    return {k: m[k] for k in keys if k in m}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="skip the cross-dataset retraining")
+    args = ap.parse_args()
+    if not DATA.is_dir():
+        print(json.dumps({"skipped": f"shared data not found at {DATA}"}))
+        return
+    out: dict[str, Any] = {"data": str(DATA)}
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        # 1. held-out rows of the shipped models, scored through `yuqing eval`
+        ho: dict[str, Any] = {}
+        for lang in ("zh", "en"):
+            recs = list(datasets.sentiment_zh(DATA) if lang == "zh" else datasets.sentiment_en(DATA))
+            strat = np.array([f"{r.source}/{r.label}" for r in recs])
+            rows = held_out(recs, strat)
+            for src in sorted({r.source for r in rows}):
+                sub = [r for r in rows if r.source == src]
+                p = write_jsonl(tmp / f"ho_{src}.jsonl", sentiment_rows(sub))
+                ho[f"sentiment/{src}"] = short(evaluate("sentiment", p))
+        risk_recs = list(datasets.risk_ccks(DATA))
+        y = [r.label for r in risk_recs]
+        counts = {c: y.count(c) for c in set(y)}
+        strat = np.array([lab if counts[lab] >= 5 else "_rare" for lab in y])
+        rows = held_out(risk_recs, strat)
+        p = write_jsonl(tmp / "ho_risk.jsonl", [{"text": r.text, "label": r.label} for r in rows])
+        ho["risk/ccks2019_fin_event"] = short(evaluate("risk", p))
+        out["held_out_shipped_models"] = ho
+
+        # 3. subject: grouped CV (retrains into the temp dir; the shipped model is untouched)
+        res = train.train_subject(DATA, tmp / "subject")
+        out["subject_cv5_grouped_finnsp"] = res.metrics["subject"]["cv5_grouped_by_text"]
+
+        if not args.quick:
+            # 2. cross-dataset: same recipe, trained on some sets, scored on others
+            zh = list(datasets.sentiment_zh(DATA))
+            en = list(datasets.sentiment_en(DATA))
+            cross: dict[str, Any] = {}
+            plans = [
+                ("zh", ["weibo_senti_100k"], "chnsenticorp"),
+                ("zh", ["chnsenticorp", "chnsenticorp_htl"], "weibo_senti_100k"),
+                ("zh", ["weibo_senti_100k", "chnsenticorp", "chnsenticorp_htl", "finnsp"], "finfe"),
+                ("zh", ["weibo_senti_100k", "chnsenticorp", "chnsenticorp_htl", "finfe"], "finnsp"),
+                ("en", ["financial_phrasebank", "fiqa2018", "semeval2017"], "twitter_fin"),
+                ("en", ["twitter_fin", "fiqa2018", "semeval2017"], "financial_phrasebank"),
+            ]
+            for lang, train_sets, test_set in plans:
+                pool = zh if lang == "zh" else en
+                extra = [
+                    datasets.Labelled(r.text, r.label, f"file_{lang}") for r in pool if r.source in train_sets
+                ]
+                mdir = tmp / f"x_{test_set}"
+                train.train_sentiment(None, mdir, extra, langs=(lang,))
+                test = [r for r in pool if r.source == test_set]
+                p = write_jsonl(tmp / f"x_{test_set}.jsonl", sentiment_rows(test))
+                cross[f"{'+'.join(train_sets)} -> {test_set}"] = short(evaluate("sentiment", p, str(mdir)))
+            out["cross_dataset_sentiment"] = cross
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()

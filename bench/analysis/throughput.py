@@ -1,0 +1,166 @@
+"""Per-step throughput of the analysis stage on ~200-character texts, one process (= one core).
+
+    OMP_NUM_THREADS=1 python -m bench.analysis.throughput [--n 4000]
+
+Texts: finnsp / weibo / finfe rows from ../shared/data cut or joined to 180-220 characters (a
+synthetic generator when the data is missing). 20 watch targets with rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from yuqing.analysis import entities, features, lang, registry, risk, segment, sentiment, subject
+from yuqing.analysis.core import MentionInput, Models, analyse_batch
+from yuqing.analysis.influence import influence_score
+from yuqing.analysis.targets import TargetSpec, compile_target, extra_words, match_targets
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+BANKS = [
+    "华信",
+    "东岳",
+    "招商",
+    "工商",
+    "建设",
+    "农业",
+    "交通",
+    "平安",
+    "兴业",
+    "浦发",
+    "民生",
+    "光大",
+    "中信",
+    "华夏",
+    "广发",
+    "浙商",
+    "渤海",
+    "恒丰",
+    "北京",
+    "上海",
+]
+
+
+def texts(n: int) -> list[str]:
+    rng = random.Random(7)
+    pool: list[str] = []
+    if (DATA / "finnsp").is_dir():
+        from yuqing.analysis import datasets
+
+        pool += [r.text for r in datasets.finnsp(DATA)]
+        pool += [r.text for r in datasets.sentiment_zh(DATA) if r.source in ("weibo_senti_100k", "finfe")]
+    else:
+        pool = [
+            "华信银行信用卡乱收费，客户投诉年费和手续费不合理，要求退还。" * 3,
+            "今天去东岳银行办业务，服务很好。" * 5,
+        ]
+    out = []
+    while len(out) < n:
+        t = rng.choice(pool)
+        while len(t) < 180:
+            t += "。" + rng.choice(pool)
+        t = t[: rng.randint(180, 220)]
+        if rng.random() < 0.5:  # half of them mention a watch target
+            i = rng.randint(0, len(t) - 1)
+            t = t[:i] + rng.choice(BANKS) + "银行" + t[i:]
+        out.append(t[:220])
+    return out
+
+
+def bench(name: str, fn: Callable[[], Any], n: int, results: dict[str, Any]) -> None:
+    fn()  # warm-up (model loading, caches)
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+    # Per core = per CPU-second of this single-threaded process (robust when the machine is shared).
+    results[name] = {
+        "per_cpu_second": round(n / cpu),
+        "us_cpu_per_mention": round(cpu / n * 1e6, 1),
+        "per_wall_second": round(n / wall),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=4000)
+    ap.add_argument("--batch", type=int, default=500)
+    args = ap.parse_args()
+    xs = texts(args.n)
+    specs = [
+        TargetSpec(i + 1, f"{b}银行", (b, f"{b}行"), rule=f"({b}银行 OR {b}行) NOT 招聘", exclude=("招聘会",))
+        for i, b in enumerate(BANKS)
+    ]
+    compiled = [compile_target(s) for s in specs]
+    seg = segment.Segmenter(extra_words(specs))
+    models = Models(
+        registry.get_model("sentiment_zh"),
+        registry.get_model("sentiment_en"),
+        registry.get_model("subject"),
+        registry.get_model("risk"),
+    )
+    r: dict[str, Any] = {
+        "n": args.n,
+        "mean_chars": round(sum(map(len, xs)) / len(xs), 1),
+        "targets": len(specs),
+    }
+    r["steps"] = steps = {}
+    bench("language", lambda: [lang.detect(t) for t in xs], args.n, steps)
+    bench("segmentation", lambda: [seg.cut(t) for t in xs], args.n, steps)
+    bench("target_matching", lambda: [match_targets(t, compiled) for t in xs], args.n, steps)
+    toks = [seg.cut(t) for t in xs]
+    bench(
+        "entities (given tokens)",
+        lambda: [entities.extract_entities(t, specs, tk) for t, tk in zip(xs, toks, strict=True)],
+        args.n,
+        steps,
+    )
+
+    def _sent() -> None:
+        for i in range(0, len(xs), args.batch):
+            b = xs[i : i + args.batch]
+            assert models.sentiment_zh is not None
+            sentiment.predict_matrix(models.sentiment_zh, features.zh_vectors(b), b, "zh")
+
+    bench("sentiment (vectorise + predict)", _sent, args.n, steps)
+
+    def _risk() -> None:
+        for i in range(0, len(xs), args.batch):
+            b = xs[i : i + args.batch]
+            risk.predict_matrix(models.risk, b, features.zh_vectors(b))
+
+    bench("risk (vectorise + predict + rules)", _risk, args.n, steps)
+    pairs = [(t, m) for t in xs if (m := match_targets(t, compiled))]
+    sub_n = len(pairs)
+    bench(
+        "subject (per mention with a target)",
+        lambda: [subject.predict(models.subject, t, [m[0].name]) for t, m in pairs],
+        max(sub_n, 1),
+        steps,
+    )
+    bench(
+        "influence", lambda: [influence_score("self_media", 1000, 3, 2, 10, 500) for _ in xs], args.n, steps
+    )
+    items = [MentionInput(i, "", t, "weibo", "personal", 1000, 3, 2, 10) for i, t in enumerate(xs)]
+
+    def _stage() -> None:
+        for i in range(0, len(items), args.batch):
+            analyse_batch(items[i : i + args.batch], compiled, models, seg)
+
+    bench("whole stage (pure core, batches of 500)", _stage, args.n, steps)
+    r["whole_stage_target_per_core"] = 2000
+    r["whole_stage_met"] = steps["whole stage (pure core, batches of 500)"]["per_cpu_second"] >= 2000
+    r["load_average"] = os.getloadavg()
+    print(json.dumps(r, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""API latency benchmark (issue 7)."""

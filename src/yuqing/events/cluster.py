@@ -1,0 +1,466 @@
+"""Online event clustering: a deterministic, single-pass MStream-style Dirichlet-multinomial model.
+
+Each document (a mention, reduced to a bag of tokens) arrives once, in arrival order, and either
+joins the active cluster ``z`` that maximises
+
+    log m_z + sum_w sum_{j<c_w} log(n_zw + beta + j) - sum_{i<L} log(n_z + V*beta + i)
+
+or opens a new cluster, scored
+
+    log(alpha * D) + sum_w sum_{j<c_w} log(beta + j) - sum_{i<L} log(V*beta + i)
+
+(Yin et al., KDD 2018, "Model-based clustering of short text streams", with the argmax instead of
+Gibbs sampling so that the same input always gives the same clusters). ``m_z`` is the number of
+documents in ``z``, ``n_z`` its token count, ``n_zw`` the count of token ``w``, ``D`` the number of
+documents in the active set, ``V`` the active vocabulary size and ``L`` the document length.
+
+Only clusters sharing a token with the document are scored (an inverted index); a cluster that
+shares nothing always loses to a new cluster. Memory is bounded: clusters idle for longer than
+``dormant_after`` leave the active set and keep a compact summary (their top tokens) in a bounded
+dormant store; a document that would open a new cluster first checks whether a dormant cluster
+explains it better, and wakes that cluster up if so.
+
+Near-duplicates join their original's cluster without scoring. Clusters can be pinned "closed"
+(merged away by an analyst): they never receive documents again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+NEUTRAL = frozenset({"struct", "shared"})  # language-neutral partitions, weighted by ``struct_weight``
+
+__all__ = ["ClusterParams", "ClusterState", "Doc", "OnlineClusterer"]
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    alpha: float = 0.3  # prior weight of opening a new cluster (per active document)
+    beta: float = 0.03  # pseudo-count of a token in a cluster
+    dormant_after: timedelta | None = timedelta(hours=72)  # idle clusters leave the active set
+    max_active: int = 5000  # hard bound of the active set (oldest idle evicted first)
+    max_dormant: int = 20000  # bound of the dormant store (oldest forgotten)
+    dormant_top_tokens: int = 60  # tokens kept per dormant cluster
+    max_doc_tokens: int = 200  # longer documents are truncated (their first tokens count most)
+    min_vocab: int = 2000  # floor of V (the vocabulary size)
+    min_docs: int = 1000  # floor of D, so that the first documents of a stream do not all merge
+    # Tokens with this prefix (watch targets, ``@t:<id>``) must overlap when both the document and the
+    # cluster have some: a mention about bank B never joins a story about bank A only.
+    exclusive_prefix: str | None = "@t:"
+    # log-bonus of an event that shares a watch target with the mention. Target tokens are kept out of
+    # the multinomial: a shared target is one piece of evidence, however many mentions the event has.
+    target_bonus: float = 3.0
+    # Weight of the language-neutral partitions (``@`` analysis facets: watch targets, risk type,
+    # entities; ``~`` bilingual concepts) vs the words of one language.
+    struct_weight: float = 1.5
+
+
+@dataclass(frozen=True)
+class Doc:
+    key: int
+    tokens: Sequence[str]
+    time: datetime | None = None
+    duplicate_of: int | None = None  # key of the original document
+
+
+@dataclass
+class ClusterState:
+    cluster_id: int
+    counts: Counter[str] = field(default_factory=Counter)
+    m: int = 0  # documents
+    n: int = 0  # tokens
+    last_seen: datetime | None = None
+    closed: bool = False
+    groups: Counter[str] = field(default_factory=Counter)  # counts of the exclusive-prefix tokens
+    parts: Counter[str] = field(default_factory=Counter)  # tokens per partition (zh | latin | shared)
+
+
+class OnlineClusterer:
+    """The online clusterer used by both the service and ``yuqing eval events``.
+
+    Cluster ids come from the caller (``new_cluster_id``) so that the service can use database ids;
+    by default they count up from 1.
+    """
+
+    def __init__(self, params: ClusterParams | None = None) -> None:
+        self.params = params or ClusterParams()
+        self.active: dict[int, ClusterState] = {}
+        self.dormant: OrderedDict[int, ClusterState] = OrderedDict()
+        self._index: dict[str, dict[int, int]] = {}  # token -> {active cluster id: count}
+        self._dormant_index: dict[str, set[int]] = {}
+        self._doc_cluster: dict[int, int] = {}  # doc key -> cluster id (for duplicates)
+        self._max_doc_memory = 200_000
+        self._docs = 0  # documents in the active set (D)
+        self._next_id = 1
+        self._parts: dict[str, str] = {}
+        self._lnbr = [math.log((n + self.params.beta) / self.params.beta) for n in range(4096)]
+
+    # -- state --------------------------------------------------------------------------------
+
+    def _vocab(self) -> int:
+        return max(len(self._index), self.params.min_vocab)
+
+    def new_cluster_id(self) -> int:
+        cid = self._next_id
+        self._next_id += 1
+        return cid
+
+    def restore(self, cluster_id: int, counts: dict[str, int], m: int, last_seen: datetime | None) -> None:
+        """Load an active cluster (service start-up from the database)."""
+        state = ClusterState(cluster_id, Counter(), 0, 0, last_seen)
+        self.active[cluster_id] = state
+        self._add_counts(state, counts, m)
+        self._next_id = max(self._next_id, cluster_id + 1)
+
+    def remember_doc(self, key: int, cluster_id: int) -> None:
+        self._doc_cluster[key] = cluster_id
+        if len(self._doc_cluster) > self._max_doc_memory:
+            for old in list(self._doc_cluster)[: self._max_doc_memory // 10]:
+                del self._doc_cluster[old]
+
+    def cluster_of(self, key: int) -> int | None:
+        return self._doc_cluster.get(key)
+
+    def _add_counts(self, state: ClusterState, counts: dict[str, int], docs: int) -> None:
+        prefix = self.params.exclusive_prefix
+        for w, c in counts.items():
+            if c <= 0:
+                continue
+            if prefix and w.startswith(prefix):
+                state.groups[w] += c
+                continue
+            state.counts[w] += c
+            state.n += c
+            state.parts[self.part_of(w)] += c
+            posting = self._index.get(w)
+            if posting is None:
+                self._index[w] = {state.cluster_id: c}
+            else:
+                posting[state.cluster_id] = posting.get(state.cluster_id, 0) + c
+        state.m += docs
+        self._docs += docs
+
+    def _remove_counts(self, state: ClusterState, counts: dict[str, int], docs: int) -> None:
+        for w, c in counts.items():
+            if w in state.groups:
+                left_g = state.groups[w] - c
+                if left_g > 0:
+                    state.groups[w] = left_g
+                else:
+                    del state.groups[w]
+                continue
+            have = state.counts.get(w, 0)
+            c = min(c, have)
+            if c <= 0:
+                continue
+            left = have - c
+            state.n -= c
+            state.parts[self.part_of(w)] -= c
+            posting = self._index[w]
+            if left:
+                state.counts[w] = left
+                posting[state.cluster_id] = left
+            else:
+                del state.counts[w]
+                del posting[state.cluster_id]
+                if not posting:
+                    del self._index[w]
+        docs = min(docs, state.m)
+        state.m -= docs
+        self._docs -= docs
+
+    def _deactivate(self, cid: int) -> ClusterState:
+        state = self.active.pop(cid)
+        for w in state.counts:
+            posting = self._index.get(w)
+            if posting is not None:
+                posting.pop(cid, None)
+                if not posting:
+                    del self._index[w]
+        self._docs -= state.m
+        return state
+
+    def close(self, cluster_id: int) -> None:
+        """An analyst merged this cluster away: it never receives documents again."""
+        if cluster_id in self.active:
+            self._deactivate(cluster_id)
+        self._forget_dormant(cluster_id)
+
+    def absorb(self, into: int, counts: dict[str, int], docs: int, last_seen: datetime | None) -> None:
+        """Add documents' tokens to a cluster (analyst merge), waking it if needed."""
+        state = self.active.get(into) or self._wake(into)
+        if state is None:
+            state = ClusterState(into)
+            self.active[into] = state
+        self._add_counts(state, counts, docs)
+        if last_seen is not None and (state.last_seen is None or last_seen > state.last_seen):
+            state.last_seen = last_seen
+
+    def withdraw(self, cluster_id: int, counts: dict[str, int], docs: int) -> None:
+        """Remove documents' tokens from a cluster (analyst split)."""
+        state = self.active.get(cluster_id)
+        if state is not None:
+            self._remove_counts(state, counts, docs)
+
+    # -- dormancy -----------------------------------------------------------------------------
+
+    def expire(self, now: datetime) -> list[int]:
+        """Move clusters idle for longer than ``dormant_after`` to the dormant store; returns their ids."""
+        after = self.params.dormant_after
+        if after is None:
+            return []
+        limit = now - after
+        gone = [cid for cid, s in self.active.items() if s.last_seen is not None and s.last_seen < limit]
+        for cid in gone:
+            self._to_dormant(self._deactivate(cid))
+        return gone
+
+    def expire_one(self, cluster_id: int) -> None:
+        """Move one active cluster to the dormant store (start-up of dormant events)."""
+        if cluster_id in self.active:
+            self._to_dormant(self._deactivate(cluster_id))
+
+    def _to_dormant(self, state: ClusterState) -> None:
+        top = dict(state.counts.most_common(self.params.dormant_top_tokens))
+        summary = ClusterState(state.cluster_id, Counter(top), state.m, sum(top.values()), state.last_seen)
+        summary.groups = Counter(state.groups)
+        for w, c in top.items():
+            summary.parts[self.part_of(w)] += c
+        self.dormant[state.cluster_id] = summary
+        for w in top:
+            self._dormant_index.setdefault(w, set()).add(state.cluster_id)
+        while len(self.dormant) > self.params.max_dormant:
+            old = next(iter(self.dormant))
+            self._forget_dormant(old)
+
+    def _forget_dormant(self, cid: int) -> ClusterState | None:
+        state = self.dormant.pop(cid, None)
+        if state is None:
+            return None
+        for w in state.counts:
+            ids = self._dormant_index.get(w)
+            if ids is not None:
+                ids.discard(cid)
+                if not ids:
+                    del self._dormant_index[w]
+        return state
+
+    def _wake(self, cid: int) -> ClusterState | None:
+        state = self._forget_dormant(cid)
+        if state is None:
+            return None
+        fresh = ClusterState(cid, Counter(), 0, 0, state.last_seen)
+        self.active[cid] = fresh
+        self._add_counts(fresh, dict(state.counts), state.m)
+        for g, c in state.groups.items():
+            if g not in fresh.groups:
+                fresh.groups[g] = c
+        return fresh
+
+    def _evict_oldest(self) -> None:
+        while len(self.active) >= self.params.max_active:
+            oldest = min(
+                self.active.values(), key=lambda s: (s.last_seen is not None, s.last_seen or 0, s.cluster_id)
+            )
+            self._to_dormant(self._deactivate(oldest.cluster_id))
+
+    # -- assignment ---------------------------------------------------------------------------
+
+    def _doc_counts(self, tokens: Sequence[str]) -> dict[str, int]:
+        return dict(Counter(tokens[: self.params.max_doc_tokens]))
+
+    def _lnb_at(self, n: int) -> float:
+        return math.log((n + self.params.beta) / self.params.beta)
+
+    def part_of(self, w: str) -> str:
+        """Partition of a token: struct (``@`` facets), shared (``~`` concepts), zh or latin."""
+        p = self._parts.get(w)
+        if p is None:
+            if w[:1] == "@":
+                p = "struct"
+            elif w[:1] == "~":
+                p = "shared"
+            elif any("\u3400" <= ch <= "\u9fff" for ch in w):
+                p = "zh"
+            else:
+                p = "latin"
+            if len(self._parts) < 1_000_000:
+                self._parts[w] = p
+        return p
+
+    def _doc_parts(self, counts: dict[str, int]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for w, c in counts.items():
+            p = self.part_of(w)
+            out[p] = out.get(p, 0) + c
+        return out
+
+    def _score(
+        self,
+        state_m: int,
+        parts: Counter[str],
+        overlap: list[tuple[str, int, int]],
+        doc_parts: dict[str, int],
+        vbeta: float,
+    ) -> float:
+        """log score of joining a cluster, relative to the token terms shared with a new cluster.
+
+        Each partition of the vocabulary is its own multinomial: an English story's words are judged
+        against the English words of a cluster, so a Chinese cluster neither rewards nor penalises them,
+        and the language-neutral tokens (targets, risk type, entities, bilingual concepts) decide; their
+        log-likelihood is weighted by ``struct_weight``. :meth:`best` computes the same
+        in one pass.
+        """
+        beta = self.params.beta
+        sw = self.params.struct_weight
+        lg = math.lgamma
+        s = math.log(state_m)
+        for p, length in doc_parts.items():
+            n = parts.get(p, 0)
+            s += (sw if p in NEUTRAL else 1.0) * (lg(n + vbeta) - lg(n + vbeta + length))
+        for w, n_zw, c in overlap:
+            wt = sw if self.part_of(w) in NEUTRAL else 1.0
+            s += wt * (lg(n_zw + beta + c) - lg(n_zw + beta) - lg(beta + c) + lg(beta))
+        return s
+
+    def _new_score(self, doc_parts: dict[str, int], vbeta: float) -> float:
+        s = math.log(self.params.alpha * max(self._docs, self.params.min_docs))
+        sw = self.params.struct_weight
+        for p, length in doc_parts.items():
+            s += (sw if p in NEUTRAL else 1.0) * (math.lgamma(vbeta) - math.lgamma(vbeta + length))
+        return s
+
+    def _scored(self, counts: dict[str, int]) -> dict[str, int]:
+        """The document's tokens that enter the multinomial (watch-target tokens do not)."""
+        prefix = self.params.exclusive_prefix
+        if not prefix:
+            return counts
+        return {w: c for w, c in counts.items() if not w.startswith(prefix)}
+
+    def _groups(self, counts: dict[str, int]) -> set[str]:
+        prefix = self.params.exclusive_prefix
+        return {w for w in counts if w.startswith(prefix)} if prefix else set()
+
+    def best(self, counts: dict[str, int]) -> tuple[int | None, float, float]:
+        """(best active cluster or None, its score, the new-cluster score).
+
+        Same score as :meth:`_score`, computed in one pass over the inverted index (the hot path)."""
+        groups = self._groups(counts)
+        counts = self._scored(counts)
+        doc_parts = self._doc_parts(counts)
+        vbeta = self._vocab() * self.params.beta
+        new = self._new_score(doc_parts, vbeta)
+        beta = self.params.beta
+        lnb = self._lnbr
+        size = len(lnb)
+        sw = self.params.struct_weight
+        lg = math.lgamma
+        bonus: dict[int, float] = {}
+        get = bonus.get
+        index = self._index
+        for w, c in counts.items():
+            posting = index.get(w)
+            if not posting:
+                continue
+            wt = sw if sw != 1.0 and self.part_of(w) in NEUTRAL else 1.0
+            if c == 1 and wt == 1.0:
+                for cid, n_zw in posting.items():
+                    bonus[cid] = get(cid, 0.0) + (lnb[n_zw] if n_zw < size else self._lnb_at(n_zw))
+            else:
+                for cid, n_zw in posting.items():
+                    b = lg(n_zw + beta + c) - lg(n_zw + beta) - lg(beta + c) + lg(beta)
+                    bonus[cid] = get(cid, 0.0) + wt * b
+        best_id: int | None = None
+        best_score = -math.inf
+        active = self.active
+        tb = self.params.target_bonus
+        dparts = [(p, length, sw if p in NEUTRAL else 1.0) for p, length in doc_parts.items()]
+        for cid, b in bonus.items():
+            st = active[cid]
+            if st.closed or st.m <= 0:
+                continue
+            if groups and st.groups:
+                if groups.isdisjoint(st.groups):
+                    continue
+                b += tb
+            sc = math.log(st.m) + b
+            parts = st.parts
+            for p, length, pw in dparts:
+                n = parts.get(p, 0) + vbeta
+                sc += pw * (lg(n) - lg(n + length))
+            if sc > best_score or (sc == best_score and best_id is not None and cid < best_id):
+                best_id, best_score = cid, sc
+        return best_id, best_score, new
+
+    def _best_dormant(self, counts: dict[str, int], new: float) -> int | None:
+        groups = self._groups(counts)
+        counts = self._scored(counts)
+        doc_parts = self._doc_parts(counts)
+        vbeta = self._vocab() * self.params.beta
+        cands: set[int] = set()
+        for w in counts:
+            ids = self._dormant_index.get(w)
+            if ids:
+                cands.update(ids)
+        best_id, best_score = None, new
+        for cid in sorted(cands):
+            st = self.dormant[cid]
+            if groups and st.groups and groups.isdisjoint(st.groups):
+                continue
+            ov = [(w, st.counts[w], c) for w, c in counts.items() if w in st.counts]
+            sc = self._score(max(st.m, 1), st.parts, ov, doc_parts, vbeta)
+            if groups and st.groups:
+                sc += self.params.target_bonus
+            if sc > best_score:
+                best_id, best_score = cid, sc
+        return best_id
+
+    def choose(self, doc: Doc) -> int | None:
+        """The cluster a document should join, or None when it opens a new one (no state change)."""
+        counts = self._doc_counts(doc.tokens)
+        if doc.duplicate_of is not None:
+            orig = self._doc_cluster.get(doc.duplicate_of)
+            if orig is not None and (orig in self.active or orig in self.dormant):
+                return orig
+        if not counts:
+            return None
+        best_id, best_score, new = self.best(counts)
+        if best_id is not None and best_score > new:
+            return best_id
+        if self.dormant:
+            return self._best_dormant(counts, new)
+        return None
+
+    def place(self, doc: Doc, cluster_id: int) -> None:
+        """Add a document to a cluster (existing, dormant or brand new)."""
+        state = self.active.get(cluster_id) or self._wake(cluster_id)
+        if state is None:
+            self._evict_oldest()
+            state = ClusterState(cluster_id)
+            self.active[cluster_id] = state
+            self._next_id = max(self._next_id, cluster_id + 1)
+        self._add_counts(state, self._doc_counts(doc.tokens), 1)
+        if doc.time is not None and (state.last_seen is None or doc.time > state.last_seen):
+            state.last_seen = doc.time
+        self.remember_doc(doc.key, cluster_id)
+
+    def assign(self, doc: Doc) -> tuple[int, bool]:
+        """Place one document; returns (cluster id, created)."""
+        target = self.choose(doc)
+        created = target is None
+        cid = self.new_cluster_id() if target is None else target
+        self.place(doc, cid)
+        return cid, created
+
+    def run(self, docs: Iterable[Doc]) -> list[int]:
+        """Cluster a stream; returns the cluster id of each document in order."""
+        out = []
+        for doc in docs:
+            if doc.time is not None:
+                self.expire(doc.time)
+            out.append(self.assign(doc)[0])
+        return out

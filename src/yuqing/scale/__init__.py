@@ -1,0 +1,1 @@
+"""Scale-out: workers consuming the Redis Streams bus, roles of the service, operations."""

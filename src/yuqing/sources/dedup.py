@@ -1,0 +1,252 @@
+"""Duplicate detection: exact keys and near-duplicate grouping with MinHash + LSH.
+
+Exact duplicates (not stored again): the same ``(source, external_id)``, the same canonical URL,
+or the same content hash from the same source and author when neither carries a different
+vendor id or URL (see :func:`exact_keys`).
+
+Near duplicates (stored, linked to their original): a repost or lightly edited copy whose
+estimated Jaccard similarity over character shingles of its *dedup key* reaches the threshold.
+The dedup key (:func:`dedup_key`) strips repost chains (``转发微博``, ``//@某某:``, ``RT @x:``,
+``回复@x:``), URLs, punctuation, symbols, emoji and whitespace, and folds case, so that those
+edits do not lower similarity. Shingles are ``k``-grams of the key (default 3); a key shorter
+than ``min_chars`` is never near-deduplicated (boilerplate such as "转发微博" alone).
+
+:class:`NearDupIndex` is in-memory and bounded: at most ``max_items`` signatures, and only those
+whose time lies within ``window`` of the newest one; the oldest are evicted first. The service
+rebuilds it from recent mentions at start. A copy always links to the *root* of its group (the
+first item), never to another copy.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from datasketch import MinHashLSH
+
+_REPOST = re.compile(
+    r"(?:转发微博|轉發微博|repost|//\s*@[^:：\s]{1,40}\s*[:：]|回复\s*@[^:：\s]{1,40}\s*[:：]|\bRT\s+@\w{1,40}\s*:?)",
+    re.IGNORECASE,
+)
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def dedup_key(text: str) -> str:
+    """The normalised string shingled for near-duplicate detection."""
+    if "http" in text or "www." in text:
+        text = _URL.sub("", text)
+    if "@" in text or "转" in text or "轉" in text or "epost" in text or "EPOST" in text:
+        text = _REPOST.sub("", text)
+    return _NON_WORD.sub("", text).casefold()
+
+
+def shingles(key: str, k: int = 3) -> set[bytes]:
+    if len(key) <= k:
+        return {key.encode("utf-8", "surrogatepass")} if key else set()
+    return {key[i : i + k].encode("utf-8", "surrogatepass") for i in range(len(key) - k + 1)}
+
+
+_P = np.uint64(1_000_003)
+_CHUNK = 16  # documents per vectorised block (keeps the temporary matrix in cache)
+
+
+def shingle_hashes(key: str, k: int = 3) -> np.ndarray:
+    """64-bit polynomial hashes of the ``k``-character shingles of ``key`` (repeats allowed)."""
+    cps = np.frombuffer(key.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    if cps.size < k:
+        k = max(int(cps.size), 1)
+    n = max(cps.size - k + 1, 0)
+    h = np.zeros(n, dtype=np.uint64)
+    for j in range(k):
+        h = h * _P + cps[j : j + n] + np.uint64(1)
+    # fold to 32 bits and finalise (murmur3 fmix32) once per shingle; the per-permutation
+    # hashing below then needs only one multiply-add in fast 32-bit arithmetic
+    x = ((h ^ (h >> np.uint64(29))) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    x ^= x >> np.uint32(16)
+    x *= np.uint32(0x85EBCA6B)
+    x ^= x >> np.uint32(13)
+    x *= np.uint32(0xC2B2AE35)
+    x ^= x >> np.uint32(16)
+    return x
+
+
+class Signature:
+    """A MinHash signature (one 32-bit minimum per permutation), as MinHashLSH expects it."""
+
+    __slots__ = ("hashvalues",)
+
+    def __init__(self, hashvalues: np.ndarray) -> None:
+        self.hashvalues = hashvalues
+
+    def __len__(self) -> int:
+        return len(self.hashvalues)
+
+    def jaccard(self, other: Signature) -> float:
+        return float(np.count_nonzero(self.hashvalues == other.hashvalues)) / len(self.hashvalues)
+
+
+@dataclass(frozen=True)
+class ExactKeys:
+    source_external: tuple[int, str] | None
+    canonical_url: str | None
+    content: tuple[int, str, str] | None  # (source_id, author, content hash)
+
+
+def exact_keys(
+    source_id: int, external_id: str | None, canonical_url: str | None, author: str | None, chash: str
+) -> ExactKeys:
+    """The keys under which an item is an exact duplicate of an earlier one.
+
+    The content key applies only to items without their own vendor id or URL: two items with
+    different ids or URLs and the same text are separate posts (e.g. identical complaints), which
+    near-duplicate grouping may still fold.
+    """
+    content = (source_id, author or "", chash) if external_id is None and canonical_url is None else None
+    return ExactKeys(
+        source_external=(source_id, external_id) if external_id is not None else None,
+        canonical_url=canonical_url,
+        content=content,
+    )
+
+
+@dataclass
+class _Slot:
+    mention_id: int | None
+    root: int  # slot number of the group's original
+    sig: Signature
+    at: datetime
+
+
+@dataclass(frozen=True)
+class NearMatch:
+    root_slot: int
+    root_mention_id: int | None
+    similarity: float
+
+
+class NearDupIndex:
+    """Bounded MinHash-LSH index of recent items; keys are internal slot numbers."""
+
+    def __init__(
+        self,
+        threshold: float = 0.7,
+        num_perm: int = 64,
+        k: int = 3,
+        min_chars: int = 20,
+        max_items: int = 100_000,
+        window: timedelta = timedelta(days=7),
+    ) -> None:
+        self.threshold = threshold
+        self.num_perm = num_perm
+        self.k = k
+        self.min_chars = min_chars
+        self.max_items = max_items
+        self.window = window
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        rng = np.random.default_rng(20260105)
+        self._a = rng.integers(0, 2**31, size=num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+        self._b = rng.integers(0, 2**32, size=num_perm, dtype=np.uint32)
+        self._slots: dict[int, _Slot] = {}
+        self._order: collections.deque[int] = collections.deque()
+        self._next = 0
+        self._newest: datetime | None = None
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def signature(self, text: str) -> Signature | None:
+        key = dedup_key(text)
+        if len(key) < self.min_chars:
+            return None
+        return self.signature_of_key(key)
+
+    def signature_of_key(self, key: str) -> Signature:
+        return self._signatures([shingle_hashes(key, self.k)])[0]
+
+    def signatures(self, texts: list[str]) -> list[Signature | None]:
+        """Signatures of many texts at once (vectorised); ``None`` for texts too short to compare."""
+        out: list[Signature | None] = [None] * len(texts)
+        todo: list[tuple[int, np.ndarray]] = []
+        for i, text in enumerate(texts):
+            key = dedup_key(text)
+            if len(key) >= self.min_chars:
+                todo.append((i, shingle_hashes(key, self.k)))
+        for start in range(0, len(todo), _CHUNK):
+            block = todo[start : start + _CHUNK]
+            for (i, _), sig in zip(block, self._signatures([h for _, h in block]), strict=True):
+                out[i] = sig
+        return out
+
+    def _signatures(self, hashes: list[np.ndarray]) -> list[Signature]:
+        # One bijective 32-bit affine map per permutation (random odd multiplier, random offset)
+        # over the finalised shingle hashes; the minimum per document via reduceat.
+        lengths = np.fromiter((len(h) for h in hashes), dtype=np.int64, count=len(hashes))
+        flat = np.concatenate(hashes)
+        values = self._a[:, None] * flat[None, :]  # (num_perm, shingles): rows stay contiguous
+        values += self._b[:, None]
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        mins = np.ascontiguousarray(np.minimum.reduceat(values, starts, axis=1).T)
+        return [Signature(row) for row in mins]
+
+    def find(self, sig: Signature) -> NearMatch | None:
+        """The best match at or above the threshold, resolved to its group's root."""
+        best: tuple[float, int] | None = None
+        for slot_no in self._lsh.query(sig):
+            slot = self._slots.get(slot_no)
+            if slot is None or slot.root not in self._slots:
+                continue  # gone, or a copy whose original left the window: not linkable
+            sim = sig.jaccard(slot.sig)
+            if sim >= self.threshold and (
+                best is None or sim > best[0] or (sim == best[0] and slot_no < best[1])
+            ):
+                best = (sim, slot_no)
+        if best is None:
+            return None
+        root = self._slots[best[1]].root
+        return NearMatch(root, self._slots[root].mention_id, best[0])
+
+    def add(
+        self, sig: Signature, at: datetime, root: int | None = None, mention_id: int | None = None
+    ) -> int:
+        slot_no = self._next
+        self._next += 1
+        self._slots[slot_no] = _Slot(mention_id, slot_no if root is None else root, sig, at)
+        self._order.append(slot_no)
+        self._lsh.insert(slot_no, sig, check_duplication=False)
+        if self._newest is None or at > self._newest:
+            self._newest = at
+        self._evict()
+        return slot_no
+
+    def bind(self, slot_no: int, mention_id: int) -> None:
+        slot = self._slots.get(slot_no)
+        if slot is not None:
+            slot.mention_id = mention_id
+
+    def mention_id(self, slot_no: int) -> int | None:
+        slot = self._slots.get(slot_no)
+        return slot.mention_id if slot else None
+
+    def discard(self, slot_nos: Iterable[int]) -> None:
+        for slot_no in slot_nos:
+            if self._slots.pop(slot_no, None) is not None:
+                self._lsh.remove(slot_no)
+
+    def _evict(self) -> None:
+        horizon = self._newest - self.window if self._newest else None
+        while self._order:
+            head = self._order[0]
+            slot = self._slots.get(head)
+            if slot is None:
+                self._order.popleft()
+                continue
+            if len(self._slots) > self.max_items or (horizon is not None and slot.at < horizon):
+                self._order.popleft()
+                self.discard([head])
+                continue
+            break

@@ -1,0 +1,188 @@
+"""Models' pure parts: calibration, subject post-rules, risk rules, trigger categories, the batch core."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from yuqing.analysis import registry, risk, sentiment, subject
+from yuqing.analysis.core import MentionInput, Models, analyse_batch
+from yuqing.analysis.linear import LinearModel, expected_calibration_error, fit_temperature
+from yuqing.analysis.targets import TargetSpec, compile_target
+
+
+def test_temperature_scaling_fixes_overconfidence() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 3000)
+    logits = rng.normal(0, 1, (3000, 3))
+    logits[np.arange(3000), y] += 1.0
+    logits *= 4  # overconfident
+    t = fit_temperature(logits, y)
+    assert t > 2
+
+    def proba(z: np.ndarray) -> np.ndarray:
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    assert expected_calibration_error(proba(logits / t), y) < expected_calibration_error(proba(logits), y) / 2
+
+
+def test_linear_model_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    m = LinearModel("x", "x-1", ("a", "b"), np.array([[1.0, -1.0]], dtype=np.float32), np.array([0.5]), 2.0)
+    m.save(tmp_path / "x.joblib")
+    back = LinearModel.load(tmp_path / "x.joblib")
+    assert back.classes == ("a", "b") and back.temperature == 2.0
+    p = back.predict_proba(np.array([[1.0, 0.0]]))
+    assert p.shape == (1, 2) and p[0, 1] == pytest.approx(1 / (1 + np.exp(-0.75)))
+
+
+@pytest.mark.parametrize(
+    ("entities", "probs", "expected"),
+    [
+        (["小资钱包", "小资"], [0.9, 0.8], [True, False]),  # contained in a longer negative entity
+        (["小资钱包", "小资"], [0.2, 0.8], [False, True]),
+        (["招商银行", "北银创投"], [0.3, 0.9], [False, True]),
+        (["A", "B"], [0.5, 0.49], [True, False]),
+    ],
+)
+def test_subject_postprocess(entities: list[str], probs: list[float], expected: list[bool]) -> None:
+    assert subject.postprocess(entities, probs) == expected
+
+
+def test_subject_attribution_and_window() -> None:
+    preds = [
+        subject.SubjectPrediction("小资钱包", 0.9, True),
+        subject.SubjectPrediction("华信银行", 0.3, False),
+        subject.SubjectPrediction("小资", 0.9, False),
+    ]
+    share = subject.attribution(preds)
+    assert share["小资钱包"] == 1.0 and share["华信银行"] == pytest.approx(0.3333, abs=1e-3)
+    assert share["小资"] == 0.5
+    w = subject.window_text(
+        "警方称小资钱包涉嫌诈骗，华信银行仅提供存管", "华信银行", ["小资钱包", "华信银行"]
+    )
+    assert subject.PLACEHOLDER in w and "华信银行" not in w and subject.OTHER in w
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("手机银行系统故障，客户无法登录和转账", "系统故障"),
+        ("大量客户个人信息被泄露并在网上出售", "数据泄露"),
+        ("银行乱收费，信用卡年费莫名被扣", "收费争议"),
+        ("理财经理承诺保本高收益，结果买成了保险，存款变保险", "误导销售"),
+        ("催收人员暴力催收，爆通讯录骚扰家人", "暴力催收"),
+        ("网传该行将倒闭，储户在网点排长队取钱，出现挤兑", "挤兑/流动性谣言"),
+        ("因违规放贷，该行被金融监管总局行政处罚，罚款200万元", "监管处罚"),
+        ("支行客户经理挪用客户资金300万元", "员工违规"),
+        ("公司发布年报", None),
+    ],
+)
+def test_banking_risk_rules(text: str, expected: str | None) -> None:
+    scores = risk.rule_scores(text)
+    best = max(scores, key=lambda k: scores[k]) if scores else None
+    assert (best if best and scores[best] >= risk.RULE_THRESHOLD else None) == expected
+    r = risk.apply_rules(text, risk.NO_RISK, 0.7)
+    assert r.risk_type == (expected or risk.NO_RISK)
+    if expected:
+        assert r.via == "rule" and 0.5 < r.confidence <= 0.95
+
+
+@pytest.mark.parametrize(
+    ("text", "model_type", "conf", "expected"),
+    [
+        ("公司被罚款", "信批违规", 0.9, "信批违规"),  # a specific CCKS answer stands
+        ("因违规被银保监局行政处罚并罚款", "信批违规", 0.9, "信批违规"),  # confident model stands
+        ("因违规被银保监局行政处罚并罚款", "信批违规", 0.4, "监管处罚"),  # strong rule, unsure model
+        ("因违规被银保监局行政处罚并罚款", "其他", 0.9, "监管处罚"),  # nothing specific: rule fills in
+        ("公司发布年报", "其他", 0.9, "其他"),
+    ],
+)
+def test_rule_layer_precedence(text: str, model_type: str, conf: float, expected: str) -> None:
+    assert risk.apply_rules(text, model_type, conf).risk_type == expected
+
+
+@pytest.mark.parametrize(
+    ("platform", "tier", "sentiment", "neg", "risk_type", "text", "expected"),
+    [
+        ("complaint", "personal", "neutral", 0.2, None, "", "customer_complaint"),
+        ("weibo", "personal", "negative", 0.9, "收费争议", "", "customer_complaint"),
+        ("news", "financial_media", "negative", 0.9, "高管负面", "", "internal_management"),
+        ("weibo", "personal", "neutral", 0.3, "员工违规", "", "internal_management"),
+        ("web", "regulator", "neutral", 0.1, None, "", "policy_reaction"),
+        ("news", "central_media", "negative", 0.8, "监管处罚", "", "policy_reaction"),
+        ("weibo", "personal", "negative", 0.8, None, "新规出台后存款利率下调，储户不满", "policy_reaction"),
+        ("news", "local_media", "negative", 0.8, None, "某行服务差", "negative_media"),
+        ("weibo", "self_media", "negative", 0.8, None, "某行服务差", "negative_social"),
+        ("weibo", "personal", "positive", 0.05, None, "服务好", None),
+        ("forum", "personal", "neutral", 0.6, None, "", "negative_social"),
+    ],
+)
+def test_trigger_category(
+    platform: str,
+    tier: str,
+    sentiment: str,
+    neg: float,
+    risk_type: str | None,
+    text: str,
+    expected: str | None,
+) -> None:
+    assert risk.trigger_category(platform, tier, sentiment, neg, risk_type, text) == expected
+
+
+def test_lexicon_fallback_without_models() -> None:
+    [neg, pos] = sentiment.predict(["投诉银行乱收费，骗子", "服务满意，点赞"], ["zh", "zh"], {})
+    assert neg.label == "negative" and pos.label == "positive"
+    assert abs(sum(neg.probs.values()) - 1) < 1e-9
+
+
+def _shipped() -> Models:
+    m = Models(
+        registry.get_model("sentiment_zh"),
+        registry.get_model("sentiment_en"),
+        registry.get_model("subject"),
+        registry.get_model("risk"),
+    )
+    if m.sentiment_zh is None or m.risk is None:
+        pytest.skip("shipped models not trained (run `yuqing train …`)")
+    return m
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("招商银行信用卡乱收费，多名客户集体投诉要求退还年费", "negative"),
+        ("这家银行服务太差了，排队两小时没人管，垃圾", "negative"),
+        ("客户经理很耐心，服务真好，点赞！", "positive"),
+        ("The bank was fined for fraud and its shares plunged", "negative"),
+        ("Shares surge after record profit beats estimates", "positive"),
+    ],
+)
+def test_shipped_sentiment_on_clear_cases(text: str, expected: str) -> None:
+    m = _shipped()
+    lang = "en" if text.isascii() else "zh"
+    [r] = sentiment.predict([text], [lang], {"zh": m.sentiment_zh, "en": m.sentiment_en})
+    assert r.label == expected
+    assert 0.0 <= r.negative_prob <= 1.0 and abs(sum(r.probs.values()) - 1) < 1e-6
+
+
+def test_core_batch_is_deterministic_and_complete() -> None:
+    models = _shipped()
+    targets = [compile_target(TargetSpec(1, "招商银行", ("招行", "CMB")))]
+    items = [
+        MentionInput(
+            1, "招行信用卡乱收费", "多名客户投诉招商银行违规收取年费", "news", "financial_media", 1000, 50
+        ),
+        MentionInput(2, "", "招行招聘开始了", "weibo", "personal"),
+        MentionInput(3, "", "CMB app crashed again, customers furious", "twitter", "personal", 10),
+        MentionInput(4, "", "", "weibo", "personal"),  # empty text must not break the batch
+    ]
+    a = analyse_batch(items, targets, models)
+    b = analyse_batch(items, targets, models)
+    assert a == b
+    assert [o.mention_id for o in a] == [1, 2, 3, 4]
+    assert a[0].sentiment == "negative" and a[0].targets[0].negative
+    assert a[0].risk_type == "收费争议" and a[0].trigger_category == "customer_complaint"
+    assert a[2].lang == "en" and a[2].targets[0].target_id == 1
+    assert a[3].lang == "other" and a[3].targets == ()
+    assert set(a[0].model_versions) == {"sentiment_zh", "sentiment_en", "subject", "risk"}
