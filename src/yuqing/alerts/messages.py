@@ -10,6 +10,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -87,6 +88,7 @@ class RenderedMessage:
     html: str
     markdown: str
     payload: dict[str, Any]
+    attachments: tuple[Path, ...] = ()  # files for channels that carry them (email)
 
 
 def level_label(level: str | None) -> tuple[str, str]:

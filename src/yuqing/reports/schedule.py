@@ -13,10 +13,8 @@ next run.
 from __future__ import annotations
 
 import logging
-import mimetypes
-import smtplib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -118,41 +116,6 @@ def brief_message(ctx: AppContext, doc: Document, links: Sequence[str]) -> Any:
     return RenderedMessage(subject=subject, text=text, html=html, markdown=md, payload={"brief": doc.title})
 
 
-def send_email_with_attachment(notifier: Any, message: Any, to: Any, key: str, attachment: Path) -> None:
-    """Send through an email channel's configuration with the document attached.
-
-    The alerting email notifier sends text + HTML only; here its message builder is reused and the
-    file added (multipart/mixed) before the same SMTP exchange.
-    """
-    from yuqing.alerts.notifiers.base import DeliveryError
-    from yuqing.alerts.notifiers.email import build_message
-
-    c = notifier.config
-    msg = build_message(c, message, to, key)
-    ctype = mimetypes.guess_type(attachment.name)[0] or "application/octet-stream"
-    maintype, subtype = ctype.split("/", 1)
-    msg.add_attachment(attachment.read_bytes(), maintype=maintype, subtype=subtype, filename=attachment.name)
-    smtp: smtplib.SMTP | None = None
-    try:
-        if c.security == "ssl":
-            smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=notifier.timeout, context=notifier._tls())
-        else:
-            smtp = smtplib.SMTP(c.host, c.port, timeout=notifier.timeout)
-        if c.security == "starttls":
-            smtp.starttls(context=notifier._tls())
-        if c.username is not None and c.password is not None:
-            smtp.login(c.username, c.password.get_secret_value())
-        smtp.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
-        if smtp is not None:
-            smtp.close()
-        raise DeliveryError(f"邮件发送失败 / email to {to.person} failed: {type(exc).__name__}") from exc
-    try:
-        smtp.quit()
-    except (OSError, smtplib.SMTPException):
-        smtp.close()
-
-
 def _recipients(ctx: AppContext) -> list[Any]:
     from yuqing.org import service as org
     from yuqing.org.models import Person
@@ -211,7 +174,7 @@ def deliver(
                 key = f"brief:{row_key}:{channel}:{person.key}"
                 try:
                     if isinstance(notifier, EmailNotifier) and attach is not None:
-                        send_email_with_attachment(notifier, message, to, key, attach)
+                        notifier.send(replace(message, attachments=(attach,)), to, key)
                     else:
                         notifier.send(message, to, key)
                 except YuqingError as exc:

@@ -11,7 +11,7 @@ Register a connector under the entry-point group ``yuqing.connectors`` in your p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -51,6 +51,10 @@ class ItemDraft:
     platform: str | None = None  # overrides the source's platform when the item knows better
     lang: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+# The draft fields a mapping or a pushed item may set (``extra`` takes everything else).
+DRAFT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ItemDraft) if f.name != "extra")
 
 
 class ItemError(Exception):

@@ -29,24 +29,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from yuqing.errors import ConfigError
-from yuqing.sources.base import ItemDraft, ItemError
+from yuqing.sources.base import DRAFT_FIELDS, ItemDraft, ItemError
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
-FIELDS = (
-    "title",
-    "text",
-    "url",
-    "external_id",
-    "author",
-    "author_followers",
-    "published",
-    "reposts",
-    "comments",
-    "likes",
-    "views",
-    "platform",
-    "lang",
-)
+FIELDS = DRAFT_FIELDS
 _IDENTITY: dict[str, Any] = {name: name for name in FIELDS}
 _SPEC_KEYS = {"column", "columns", "join", "sep", "const", "template", "format"}
 _MISSING = object()

@@ -4,6 +4,7 @@ implicit TLS, optional AUTH. The idempotency key travels as ``Idempotency-Key`` 
 
 from __future__ import annotations
 
+import mimetypes
 import smtplib
 import ssl
 from email.headerregistry import Address
@@ -58,6 +59,10 @@ def build_message(
     msg[IDEMPOTENCY_HEADER] = idempotency_key
     msg.set_content(message.text, charset="utf-8")
     msg.add_alternative(message.html, subtype="html", charset="utf-8")
+    for path in message.attachments:
+        ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        maintype, subtype = ctype.split("/", 1)
+        msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
     return msg
 
 

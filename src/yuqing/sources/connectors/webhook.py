@@ -13,7 +13,7 @@ import json
 from typing import Any, ClassVar
 
 from yuqing.errors import ParseError
-from yuqing.sources.base import ItemDraft, ItemError, ParseResult, RawPayload
+from yuqing.sources.base import DRAFT_FIELDS, ItemDraft, ItemError, ParseResult, RawPayload
 from yuqing.sources.mapping import apply_mapping, load_mapping
 
 _ALIASES = {
@@ -31,21 +31,7 @@ _ALIASES = {
     "comments_count": "comments",
     "attitudes_count": "likes",
 }
-_FIELDS = {
-    "title",
-    "text",
-    "url",
-    "external_id",
-    "author",
-    "author_followers",
-    "published",
-    "reposts",
-    "comments",
-    "likes",
-    "views",
-    "platform",
-    "lang",
-}
+_FIELDS = set(DRAFT_FIELDS)
 _STR_FIELDS = {"title", "text", "url", "author", "platform", "lang"}
 MAX_ITEM_CHARS = 1_000_000
 
