@@ -240,7 +240,11 @@ def test_roles_refuse_unknown_and_api_serves_metrics(rctx: AppContext) -> None:
 
     with pytest.raises(ConfigError, match="unknown role"):
         run_role("janitor", rctx, threading.Event())
+    from yuqing.web.auth import add_token
+
     rctx.bus.publish("t", [{"n": 1}])
+    _, secret = add_token(rctx, "prometheus", ["admin"])
     with TestClient(build_api(rctx)) as client:
-        body = client.get("/metrics/").text
+        assert client.get("/metrics").status_code == 401  # scrapers authenticate like any system
+        body = client.get("/metrics", headers={"Authorization": f"Bearer {secret}"}).text
     assert 'yuqing_bus_queue_depth{topic="t"} 1.0' in body
