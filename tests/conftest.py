@@ -33,6 +33,12 @@ REQUIRED = {s.strip() for s in os.environ.get("YUQING_TEST_REQUIRE", "").split("
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Outside the embedded store a secret key is mandatory; the CLI tests and the subprocesses
+    # they start (workers, `yuqing run`) inherit this one.
+    os.environ.setdefault("YUQING_SECRET_KEY", "test-secret-key")
+
+
 def _reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):

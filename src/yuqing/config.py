@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///yuqing.db", description="SQLAlchemy URL of the store")
     bus_url: str = Field("memory://", description="memory:// (in-process) or redis://host:port/db")
     secret_key: SecretStr = Field(
-        SecretStr("change-me-in-production"), description="Signs ack links, sessions and CSRF tokens"
+        SecretStr(""),
+        description="Signs ack links, sessions and CSRF tokens. Required with PostgreSQL; on the embedded "
+        "SQLite default a random key is generated once and kept in `.yuqing-secret` beside the database",
     )
     language: Literal["zh", "en"] = Field("zh", description="Default language of user-facing text")
     timezone: str = Field("Asia/Shanghai", description="Local time zone for display and working hours")
@@ -154,3 +156,29 @@ def configuration_reference() -> str:
 
     walk(Settings, "YUQING_", "")
     return "\n".join(lines) + "\n"
+
+
+SECRET_FILE = ".yuqing-secret"  # noqa: S105 - a file name, not a secret
+
+
+def ensure_secret_key(settings: Settings) -> None:
+    """Never sign with a guessable key: generate one for the embedded store, demand one otherwise."""
+    if settings.secret_key.get_secret_value():
+        return
+    if not settings.is_sqlite:
+        raise ConfigError(
+            "生产部署须设置 YUQING_SECRET_KEY / "
+            "YUQING_SECRET_KEY is required outside the embedded SQLite store"
+        )
+    import secrets
+
+    from sqlalchemy.engine import make_url
+
+    database = make_url(settings.database_url).database
+    folder = Path(database).resolve().parent if database and database != ":memory:" else Path.cwd()
+    path = folder / SECRET_FILE
+    if not path.is_file():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    settings.secret_key = SecretStr(path.read_text(encoding="ascii").strip())

@@ -107,3 +107,20 @@ def test_configuration_reference_in_docs_is_current() -> None:
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
     assert configuration_reference() in doc, "regenerate: yuqing config reference (see docs/configuration.md)"
+
+
+def test_secret_key_is_generated_once_for_sqlite_and_required_elsewhere(tmp_path) -> None:
+    from yuqing.config import SECRET_FILE, ensure_secret_key
+
+    s = load_settings(database_url=f"sqlite:///{tmp_path / 'y.db'}", secret_key="")
+    ensure_secret_key(s)
+    key = s.secret_key.get_secret_value()
+    assert len(key) >= 40 and (tmp_path / SECRET_FILE).stat().st_mode & 0o777 == 0o600
+    again = load_settings(database_url=f"sqlite:///{tmp_path / 'y.db'}", secret_key="")
+    ensure_secret_key(again)
+    assert again.secret_key.get_secret_value() == key  # ack links and sessions survive restarts
+    explicit = load_settings(database_url="postgresql+psycopg://u@h/db", secret_key="given")
+    ensure_secret_key(explicit)
+    assert explicit.secret_key.get_secret_value() == "given"
+    with pytest.raises(ConfigError, match="YUQING_SECRET_KEY"):
+        ensure_secret_key(load_settings(database_url="postgresql+psycopg://u@h/db", secret_key=""))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from yuqing.config import Settings, load_settings
+from yuqing.config import Settings, ensure_secret_key, load_settings
 from yuqing.core.bus import Bus, InProcessBus
 from yuqing.core.clock import Clock, SystemClock
 from yuqing.core.db import Database
@@ -29,6 +29,7 @@ def create_context(
 ) -> AppContext:
     """Open the configured store (migrating it on first use) and build the context."""
     settings = settings or load_settings()
+    ensure_secret_key(settings)
     db = Database(settings.database_url)
     if migrate:
         db.upgrade()
