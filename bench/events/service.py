@@ -1,16 +1,20 @@
 """End-to-end throughput of the events service on SQLite (placing, aggregates, buckets, grading, signals).
 
-    python -m bench.events.service [--mentions 3000] [--batch 100] [--database-url sqlite:///...]
+    python -m bench.events.service [--mentions 3000] [--batch 100[,250,500]] [--database-url sqlite:///...]
 
 Synthetic analysed mentions (30 stories over 5 watch targets, Chinese tokens, 20 % near-duplicates
 of earlier mentions) are processed in batches as the stage would, against a fresh migrated database
-in a temp dir; reports throughput and the clustering quality against the generating stories.
+in a temp dir; reports throughput (wall clock and CPU time of this process, per mention and per
+batch), the load average of the machine and the clustering quality against the generating stories.
+One JSON line per batch size.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import random
 import tempfile
 import time
@@ -74,21 +78,29 @@ def mentions(n: int, seed: int = 1) -> tuple[list[AnalysedMention], list[int]]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mentions", type=int, default=3000)
-    ap.add_argument("--batch", type=int, default=100)
-    ap.add_argument("--database-url", default=None)
+    ap.add_argument("--batch", default="100", help="batch size, or several separated by commas")
+    ap.add_argument("--database-url", default=None, help="an empty database (default: SQLite in a temp dir)")
     args = ap.parse_args()
+    for size in [int(b) for b in str(args.batch).split(",") if b.strip()]:
+        run(args.mentions, size, args.database_url)
+
+
+def run(n: int, batch_size: int, database_url: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         db = Database(url)
         db.upgrade()
         clock = ManualClock(datetime(2026, 3, 2, tzinfo=UTC))
         ctx = AppContext(settings=load_settings(database_url=url), db=db, clock=clock, bus=InProcessBus())
         svc = EventService(ctx)
-        data, gold = mentions(args.mentions)
+        data, gold = mentions(n)
+        load_before = os.getloadavg()[0]
         start, cpu = time.perf_counter(), time.process_time()
         created = 0
-        for i in range(0, len(data), args.batch):
-            batch = data[i : i + args.batch]
+        batches = 0
+        for i in range(0, len(data), batch_size):
+            batch = data[i : i + batch_size]
+            batches += 1
             clock.set(batch[-1].published_at)
             with db.session() as s:
                 result = svc.process(s, batch)
@@ -106,14 +118,20 @@ def main() -> None:
         json.dumps(
             {
                 "database": url.split(":", 1)[0],
-                "mentions": args.mentions,
-                "batch": args.batch,
+                "python": platform.python_version(),
+                "mentions": n,
+                "batch": batch_size,
+                "batches": batches,
                 "events_created": created,
                 "stories": len(set(gold)),
                 "nmi": round(nmi(gold, pred), 4),
                 "bcubed_f1": round(bcubed(gold, pred)[2], 4),
-                "mentions_per_second": round(args.mentions / wall, 1),
-                "cpu_mentions_per_second": round(args.mentions / cpu, 1),
+                "wall_seconds": round(wall, 3),
+                "cpu_seconds": round(cpu, 3),
+                "mentions_per_second": round(n / wall, 1),
+                "cpu_mentions_per_second": round(n / cpu, 1),
+                "cpu_ms_per_batch": round(1000 * cpu / batches, 2),
+                "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             }
         )
     )

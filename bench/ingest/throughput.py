@@ -30,7 +30,8 @@ from yuqing.sources.service import ensure_source, ingest_payloads
 
 def run(url: str, path: Path, n: int) -> dict:
     ctx = create_context(
-        load_settings(database_url=url), clock=ManualClock(datetime(2026, 3, 5, 12, tzinfo=UTC))
+        load_settings(database_url=url, secret_key="bench-secret"),
+        clock=ManualClock(datetime(2026, 3, 5, 12, tzinfo=UTC)),
     )
     src = ensure_source(ctx, "bench", "file", platform="weibo", config={})
     t0 = time.perf_counter()

@@ -121,13 +121,16 @@ def run(n: int, workers: int, stages: str, topic: str, done: Callable[[Database]
     db.upgrade()
     ids = seed(db, n + WARM_UP)
     if topic == "mentions.analysed":  # events alone: analyse first, untimed
-        ctx = AppContext(load_settings(database_url=url), db, SystemClock(), InProcessBus())
+        ctx = AppContext(
+            load_settings(database_url=url, secret_key="bench-secret"), db, SystemClock(), InProcessBus()
+        )
         analyse_mentions(ctx, ids, publish=False)
     prefix = f"yqbench-{uuid.uuid4().hex[:8]}"
     bus = RedisStreamsBus(redis.Redis.from_url(REDIS), prefix=prefix)
     env = {
         **os.environ,
         "YUQING_DATABASE_URL": url,
+        "YUQING_SECRET_KEY": "bench-secret",
         "YUQING_BUS_URL": f"{REDIS}?prefix={prefix}&batch=50",
         "YUQING_LOG_LEVEL": "WARNING",
     }

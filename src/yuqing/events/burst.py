@@ -81,36 +81,68 @@ class Baseline:
     size: float | None  # negative-binomial dispersion; None = Poisson is adequate
 
 
+def _seasonal(
+    history: Mapping[datetime, int], hour: datetime, params: BurstParams
+) -> tuple[datetime, dict[datetime, int], float, list[float], list[float]]:
+    """The baseline window's start, its non-zero counts, its level and the summed counts per hour
+    of day and per weekday."""
+    start = hour - timedelta(days=params.days)
+    counts: dict[datetime, int] = {t: c for t, c in history.items() if start <= t < hour and c}
+    total = float(sum(counts.values()))
+    level = total / (params.days * 24)
+    hod_sum = [0.0] * 24
+    dow_sum = [0.0] * 7
+    if level > 0:
+        for t, c in counts.items():
+            hod_sum[t.hour] += c
+            dow_sum[t.weekday()] += c
+    return start, counts, level, hod_sum, dow_sum
+
+
+def _hod_factor(x: float, level: float, params: BurstParams) -> float:
+    hod_n = params.days  # hours in the baseline at one hour of day
+    return (x + params.hod_prior * level) / ((hod_n + params.hod_prior) * level)
+
+
+def _dow_factor(x: float, level: float, params: BurstParams) -> float:
+    dow_n = 24 * (params.days // 7 or 1)  # hours in the baseline on one weekday
+    return (x + params.dow_prior * level) / ((dow_n + params.dow_prior) * level)
+
+
 def baseline(history: Mapping[datetime, int], hour: datetime, params: BurstParams) -> Baseline:
     """Seasonal expectation for ``hour`` and the over-dispersion of the ``params.days`` days before it."""
     hour = floor_hour(hour)
-    start = hour - timedelta(days=params.days)
-    n_hours = params.days * 24
-    counts: dict[datetime, int] = {t: c for t, c in history.items() if start <= t < hour and c}
-    total = float(sum(counts.values()))
-    level = total / n_hours
+    start, counts, level, hod_sum, dow_sum = _seasonal(history, hour, params)
     if level <= 0:
         return Baseline(params.floor, None)
-    hod_sum = [0.0] * 24
-    dow_sum = [0.0] * 7
-    for t, c in counts.items():
-        hod_sum[t.hour] += c
-        dow_sum[t.weekday()] += c
-    hod_n = params.days  # hours in the baseline at one hour of day
-    dow_n = 24 * (params.days // 7 or 1)  # hours in the baseline on one weekday
-    hod = [(x + params.hod_prior * level) / ((hod_n + params.hod_prior) * level) for x in hod_sum]
-    dow = [(x + params.dow_prior * level) / ((dow_n + params.dow_prior) * level) for x in dow_sum]
+    n_hours = params.days * 24
+    hod = [_hod_factor(x, level, params) for x in hod_sum]
+    dow = [_dow_factor(x, level, params) for x in dow_sum]
     # Method-of-moments dispersion: var = mu + mu^2 / size over the baseline hours.
+    # mu depends only on the hour of the week (weekday x 24 + hour of day): 168 values computed once,
+    # laid out in the order of the baseline hours; the terms are then summed in that order (the same
+    # values in the same order as stepping through the datetimes). Hours without mentions contribute
+    # (0 - mu)^2 - mu, also computed once per hour of the week.
+    mus = [level * hod[j % 24] * dow[j // 24] for j in range(168)]
+    j0 = start.weekday() * 24 + start.hour
+    mus = mus[j0:] + mus[:j0]
+    reps = -(-n_hours // 168)
+    week_terms = [(0 - mu) ** 2 - mu for mu in mus]
+    terms = (week_terms * reps)[:n_hours]
+    for t, c in counts.items():
+        offset = t - start
+        if not offset % HOUR:
+            i = offset // HOUR
+            mu = mus[i % 168]
+            # winsorised so that earlier bursts in the baseline do not pass for noise
+            x = min(c, mu + 3.0 * math.sqrt(mu) + 3.0)
+            terms[i] = (x - mu) ** 2 - mu
     excess = 0.0
+    for v in terms:
+        excess += v
     mu2 = 0.0
-    t = start
-    while t < hour:
-        mu = level * hod[t.hour] * dow[t.weekday()]
-        # winsorised so that earlier bursts in the baseline do not pass for noise
-        x = min(counts.get(t, 0), mu + 3.0 * math.sqrt(mu) + 3.0)
-        excess += (x - mu) ** 2 - mu
+    for mu in (mus * reps)[:n_hours]:
         mu2 += mu * mu
-        t += HOUR
     size = mu2 / excess if excess > 0 else None
     if size is not None and size > 1000:
         size = None
@@ -119,8 +151,15 @@ def baseline(history: Mapping[datetime, int], hour: datetime, params: BurstParam
 
 
 def expected_count(history: Mapping[datetime, int], hour: datetime, params: BurstParams) -> float:
-    """Seasonal expectation for ``hour`` from the ``params.days`` days before it."""
-    return baseline(history, hour, params).expected
+    """Seasonal expectation for ``hour`` from the ``params.days`` days before it (``baseline``'s
+    ``expected``, without the dispersion)."""
+    hour = floor_hour(hour)
+    _start, _counts, level, hod_sum, dow_sum = _seasonal(history, hour, params)
+    if level <= 0:
+        return params.floor
+    hod = _hod_factor(hod_sum[hour.hour], level, params)
+    dow = _dow_factor(dow_sum[hour.weekday()], level, params)
+    return max(level * hod * dow, params.floor)
 
 
 def detect(history: Mapping[datetime, int], hour: datetime, params: BurstParams) -> BurstResult:
@@ -140,7 +179,7 @@ def detect(history: Mapping[datetime, int], hour: datetime, params: BurstParams)
         for k in range(1, params.window_hours):
             t = hour - k * HOUR
             obs_w += int(history.get(t, 0))
-            exp_w += baseline(history, t, params).expected
+            exp_w += expected_count(history, t, params)
         size_w = None if base.size is None else base.size * params.window_hours
         p_w = negbin_tail(obs_w, exp_w, size_w)
         if p_w < best[0]:

@@ -9,14 +9,16 @@ what was committed.
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, select, update
+from sqlalchemy import Integer, bindparam, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from yuqing.core.bus import EVENTS_CHANGED, SIGNALS_FIRED, Message
@@ -53,6 +55,23 @@ class BatchResult:
     skipped: int = 0  # mentions already placed (redelivery)
 
 
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """What the batch aggregates need of a newly stored link (the row itself is bulk-inserted)."""
+
+    event_id: int
+    published_at: datetime
+    negative: bool
+    negative_prob: float
+    target_ids: list[int]
+
+
+# Hourly buckets are read and incremented in SQL (Core): one read, one batched update, one batched insert.
+_EB = EventBucket.metadata.tables[EventBucket.__tablename__]
+_TB = TargetBucket.metadata.tables[TargetBucket.__tablename__]
+
+
+@lru_cache(maxsize=65536)
 def display_token(tok: str) -> str:
     """A stored token as a reader sees it: concepts show their Chinese word."""
     if tok.startswith("~"):
@@ -66,17 +85,21 @@ def display_token(tok: str) -> str:
 
 def keywords_of(counts: dict[str, int], n: int = 8) -> list[str]:
     words = [
-        (c, t)
+        (-c, t)
         for t, c in counts.items()
         if not t.startswith("@") and not (len(t) < 2 and t.isascii()) and not t.isdigit()
     ]
-    words.sort(key=lambda x: (-x[0], x[1]))
-    out: list[str] = []
-    for _c, t in words:
-        d = display_token(t)
-        if d not in out:
-            out.append(d)
-        if len(out) >= n:
+    # Most frequent first, then by token. The first few are usually enough (several tokens can show
+    # as the same word); the full order is only needed when they are not.
+    for ranked in (heapq.nsmallest(4 * n, words), sorted(words)):
+        out: list[str] = []
+        for _c, t in ranked:
+            d = display_token(t)
+            if d not in out:
+                out.append(d)
+            if len(out) >= n:
+                return out
+        if len(ranked) == len(words):
             break
     return out
 
@@ -179,7 +202,8 @@ class EventService:
         events: dict[int, Event] = {}
         woke: set[int] = set()
         touched_order: list[int] = []
-        links: list[EventMention] = []
+        rows: list[dict[str, Any]] = []
+        links: list[Placed] = []
         for m in mentions:
             toks = mention_tokens(
                 m,
@@ -206,9 +230,10 @@ class EventService:
             clusterer.place(doc, target)
             if target not in touched_order:
                 touched_order.append(target)
-            links.append(self._link(m, target, toks, now))
-        session.add_all(links)
-        session.flush()
+            row = self._link_row(m, target, toks, now)
+            rows.append(row)
+            links.append(Placed(target, m.published_at, row["negative"], m.negative_prob, row["target_ids"]))
+        session.execute(insert(EventMention), rows)
 
         missing = [eid for eid in touched_order if eid not in events]
         if missing:
@@ -237,17 +262,22 @@ class EventService:
             return False
         hour = floor_hour(link.published_at)
         delta = int(negative) - int(link.negative)
+        # populate_existing: the batch code updates buckets in SQL, so an instance already in this
+        # session's identity map may be stale (pending ORM changes are flushed first).
+        session.flush()
         bucket = session.scalar(
-            select(EventBucket).where(EventBucket.event_id == link.event_id, EventBucket.hour == hour)
+            select(EventBucket)
+            .where(EventBucket.event_id == link.event_id, EventBucket.hour == hour)
+            .execution_options(populate_existing=True)
         )
         if bucket is not None:
             bucket.negative_count += delta
             bucket.negative_prob_sum += m.negative_prob - link.negative_prob
         if delta:
             for tb in session.scalars(
-                select(TargetBucket).where(
-                    TargetBucket.target_id.in_(link.target_ids or []), TargetBucket.hour == hour
-                )
+                select(TargetBucket)
+                .where(TargetBucket.target_id.in_(link.target_ids or []), TargetBucket.hour == hour)
+                .execution_options(populate_existing=True)
             ):
                 tb.negative_count += delta
         link.negative = negative
@@ -257,28 +287,29 @@ class EventService:
         link.target_ids = targets
         return True
 
-    def _link(self, m: AnalysedMention, event_id: int, toks: list[str], now: datetime) -> EventMention:
-        return EventMention(
-            event_id=event_id,
-            mention_id=m.mention_id,
-            published_at=m.published_at,
-            source_id=m.source_id,
-            platform=m.platform,
-            source_tier=m.source_tier,
-            author=m.author,
-            author_followers=m.author_followers,
-            title=(m.title or m.text[:120])[:500],
-            lang=m.lang,
-            negative=m.sentiment == "negative",
-            negative_prob=m.negative_prob,
-            influence=m.influence,
-            duplicate_of_id=m.duplicate_of_id,
-            target_ids=sorted({t.target_id for t in m.targets}),
-            risk_type=m.risk_type,
-            tokens=toks[:200],
-            assigned_by="auto",
-            created_at=now,
-        )
+    def _link_row(self, m: AnalysedMention, event_id: int, toks: list[str], now: datetime) -> dict[str, Any]:
+        """The ``event_mentions`` row of a newly placed mention (bulk-inserted once per batch)."""
+        return {
+            "event_id": event_id,
+            "mention_id": m.mention_id,
+            "published_at": m.published_at,
+            "source_id": m.source_id,
+            "platform": m.platform,
+            "source_tier": m.source_tier,
+            "author": m.author,
+            "author_followers": m.author_followers,
+            "title": (m.title or m.text[:120])[:500],
+            "lang": m.lang,
+            "negative": m.sentiment == "negative",
+            "negative_prob": m.negative_prob,
+            "influence": m.influence,
+            "duplicate_of_id": m.duplicate_of_id,
+            "target_ids": sorted({t.target_id for t in m.targets}),
+            "risk_type": m.risk_type,
+            "tokens": toks[:200],
+            "assigned_by": "auto",
+            "created_at": now,
+        }
 
     def _expire(self, session: Session, clusterer: OnlineClusterer, now: datetime) -> None:
         gone = clusterer.expire(now)
@@ -297,7 +328,7 @@ class EventService:
 
     # -- aggregates ---------------------------------------------------------------------------
 
-    def _buckets(self, session: Session, links: Sequence[EventMention]) -> None:
+    def _buckets(self, session: Session, links: Sequence[Placed]) -> None:
         ev_add: dict[tuple[int, datetime], list[float]] = defaultdict(lambda: [0, 0, 0.0])
         tg_add: dict[tuple[int, datetime], list[int]] = defaultdict(lambda: [0, 0])
         for link in links:
@@ -315,43 +346,78 @@ class EventService:
             tids = {k[0] for k in tg_add}
             hours = {k[1] for k in tg_add}
             existing = {
-                (b.target_id, b.hour): b
-                for b in session.scalars(
-                    select(TargetBucket).where(TargetBucket.target_id.in_(tids), TargetBucket.hour.in_(hours))
+                (tid, h): bid
+                for bid, tid, h in session.execute(
+                    select(_TB.c.id, _TB.c.target_id, _TB.c.hour).where(
+                        _TB.c.target_id.in_(tids), _TB.c.hour.in_(hours)
+                    )
                 )
             }
+            new_rows: list[dict[str, Any]] = []
+            deltas: list[dict[str, Any]] = []
             for (tid, h), (c, n) in tg_add.items():
-                tb = existing.get((tid, h))
-                if tb is None:
-                    session.add(TargetBucket(target_id=tid, hour=h, count=c, negative_count=n))
+                bid = existing.get((tid, h))
+                if bid is None:
+                    new_rows.append({"target_id": tid, "hour": h, "count": c, "negative_count": n})
                 else:
-                    tb.count += c
-                    tb.negative_count += n
+                    deltas.append({"b_id": bid, "d_count": c, "d_negative": n})
+            if deltas:
+                session.execute(
+                    update(_TB)
+                    .where(_TB.c.id == bindparam("b_id"))
+                    .values(
+                        count=_TB.c.count + bindparam("d_count"),
+                        negative_count=_TB.c.negative_count + bindparam("d_negative"),
+                    ),
+                    deltas,
+                )
+            if new_rows:
+                session.execute(insert(_TB), new_rows)
 
     def _add_buckets(self, session: Session, adds: dict[tuple[int, datetime], list[float]]) -> None:
+        """Add hourly deltas to ``event_buckets``: one read, one batched update, one batched insert."""
         if not adds:
             return
+        session.flush()  # the ORM may hold bucket changes (a revised mention) and new events
         eids = {k[0] for k in adds}
         hours = {k[1] for k in adds}
         existing = {
-            (b.event_id, b.hour): b
-            for b in session.scalars(
-                select(EventBucket).where(EventBucket.event_id.in_(eids), EventBucket.hour.in_(hours))
+            (eid, h): bid
+            for bid, eid, h in session.execute(
+                select(_EB.c.id, _EB.c.event_id, _EB.c.hour).where(
+                    _EB.c.event_id.in_(eids), _EB.c.hour.in_(hours)
+                )
             )
         }
-        for (eid, h), (c, n, s) in adds.items():
-            b = existing.get((eid, h))
-            if b is None:
-                session.add(
-                    EventBucket(
-                        event_id=eid, hour=h, count=int(c), negative_count=int(n), negative_prob_sum=s
-                    )
+        new_rows: list[dict[str, Any]] = []
+        deltas: list[dict[str, Any]] = []
+        for (eid, h), (c, n, p) in adds.items():
+            bid = existing.get((eid, h))
+            if bid is None:
+                new_rows.append(
+                    {
+                        "event_id": eid,
+                        "hour": h,
+                        "count": int(c),
+                        "negative_count": int(n),
+                        "negative_prob_sum": p,
+                    }
                 )
             else:
-                b.count += int(c)
-                b.negative_count += int(n)
-                b.negative_prob_sum += s
-        session.flush()
+                deltas.append({"b_id": bid, "d_count": int(c), "d_negative": int(n), "d_prob": p})
+        if deltas:
+            session.execute(
+                update(_EB)
+                .where(_EB.c.id == bindparam("b_id"))
+                .values(
+                    count=_EB.c.count + bindparam("d_count"),
+                    negative_count=_EB.c.negative_count + bindparam("d_negative"),
+                    negative_prob_sum=_EB.c.negative_prob_sum + bindparam("d_prob"),
+                ),
+                deltas,
+            )
+        if new_rows:
+            session.execute(insert(_EB), new_rows)
 
     def _refresh(
         self,
@@ -361,7 +427,7 @@ class EventService:
         now: datetime,
         result: BatchResult | None = None,
         *,
-        new_links: Sequence[EventMention] = (),
+        new_links: Sequence[Placed] = (),
         full: bool = False,
     ) -> None:
         """Recompute the metrics of ``events`` from their links (a few grouped queries) and grade them."""
@@ -488,7 +554,7 @@ class EventService:
             state = clusterer.active.get(ev.id) or clusterer.dormant.get(ev.id)
             if state is not None:
                 ev.token_counts = {**dict(state.counts.most_common(TOKENS_KEPT)), **dict(state.groups)}
-                ev.keywords = keywords_of(dict(state.counts))
+                ev.keywords = keywords_of(state.counts)
             ev.updated_at = now
             self._grade(session, ev, now, result, tier_set)
 
@@ -545,7 +611,7 @@ class EventService:
     def _signals(
         self,
         session: Session,
-        links: Sequence[EventMention],
+        links: Sequence[Placed],
         now: datetime,
         result: BatchResult,
         names: dict[int, str] | None = None,
@@ -559,24 +625,26 @@ class EventService:
         eids = sorted({link.event_id for link in links if floor_hour(link.published_at) == hour})
         series: dict[tuple[str, str, int], dict[datetime, int]] = defaultdict(dict)
         if tids:
-            for tb in session.scalars(
-                select(TargetBucket).where(
-                    TargetBucket.target_id.in_(tids), TargetBucket.hour >= start, TargetBucket.hour <= hour
+            for tid, at, count, negative in session.execute(
+                select(_TB.c.target_id, _TB.c.hour, _TB.c.count, _TB.c.negative_count).where(
+                    _TB.c.target_id.in_(tids), _TB.c.hour >= start, _TB.c.hour <= hour
                 )
             ):
-                series[("target", "volume", tb.target_id)][tb.hour] = tb.count
-                series[("target", "negative_volume", tb.target_id)][tb.hour] = tb.negative_count
-        for eb in session.scalars(
-            select(EventBucket).where(
-                EventBucket.event_id.in_(eids), EventBucket.hour >= start, EventBucket.hour <= hour
+                series[("target", "volume", tid)][at] = count
+                series[("target", "negative_volume", tid)][at] = negative
+        for eid, at, count, negative in session.execute(
+            select(_EB.c.event_id, _EB.c.hour, _EB.c.count, _EB.c.negative_count).where(
+                _EB.c.event_id.in_(eids), _EB.c.hour >= start, _EB.c.hour <= hour
             )
         ):
-            series[("event", "volume", eb.event_id)][eb.hour] = eb.count
-            series[("event", "negative_volume", eb.event_id)][eb.hour] = eb.negative_count
+            series[("event", "volume", eid)][at] = count
+            series[("event", "negative_volume", eid)][at] = negative
         cooldown = now - timedelta(hours=self.settings.burst_cooldown_hours)
         recent = {
-            (s.kind, s.target_id, s.event_id)
-            for s in session.scalars(select(Signal).where(Signal.fired_at >= cooldown))
+            (kind, target_id, event_id)
+            for kind, target_id, event_id in session.execute(
+                select(Signal.kind, Signal.target_id, Signal.event_id).where(Signal.fired_at >= cooldown)
+            )
         }
         fired: list[Signal] = []
         for scope, kind, sid in sorted(series):

@@ -155,6 +155,11 @@ def _single_byte_plausible(text: str) -> bool:
     return non_ascii < 4 or in_runs / non_ascii < 0.5
 
 
+# Characters of Chinese text needed before character frequencies may overrule a document's own
+# GBK/Big5 declaration: a handful of rare characters reads "better" in the other family by chance.
+MIN_EVIDENCE = 20
+
+
 def _plausible(body: bytes, text: str, encoding: str, *, from_document: bool) -> bool:
     if "\x00" in text and encoding.startswith("utf-8"):
         return False
@@ -171,7 +176,7 @@ def _plausible(body: bytes, text: str, encoding: str, *, from_document: bool) ->
         # GBK and Big5 byte ranges overlap: a clean decode is not proof. The declaration loses only
         # when the other family reads as clearly more common Chinese.
         own = cjk_score(text)
-        if own >= 0.8 or sum(1 for c in text[:200_000] if ord(c) > 0x7F) < 4:
+        if own >= 0.8 or sum(1 for c in text[:200_000] if ord(c) > 0x7F) < MIN_EVIDENCE:
             return True  # reads well, or too little evidence to overrule the declaration
         other = "big5" if encoding == "gb18030" else "gb18030"
         alt = _strict(body, other)

@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHashLSH
@@ -55,11 +56,8 @@ _P = np.uint64(1_000_003)
 _CHUNK = 16  # documents per vectorised block (keeps the temporary matrix in cache)
 
 
-def shingle_hashes(key: str, k: int = 3) -> np.ndarray:
-    """64-bit polynomial hashes of the ``k``-character shingles of ``key`` (repeats allowed)."""
-    cps = np.frombuffer(key.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
-    if cps.size < k:
-        k = max(int(cps.size), 1)
+def _window_hashes(cps: np.ndarray, k: int) -> np.ndarray:
+    """Finalised 32-bit hashes of every ``k``-window of a code-point array (``uint64``)."""
     n = max(cps.size - k + 1, 0)
     h = np.zeros(n, dtype=np.uint64)
     for j in range(k):
@@ -75,8 +73,38 @@ def shingle_hashes(key: str, k: int = 3) -> np.ndarray:
     return x
 
 
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+
+
+def shingle_hashes(key: str, k: int = 3) -> np.ndarray:
+    """64-bit polynomial hashes of the ``k``-character shingles of ``key`` (repeats allowed)."""
+    cps = _code_points(key)
+    return _window_hashes(cps, min(k, max(int(cps.size), 1)))
+
+
+def shingle_hashes_many(keys: list[str], k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`shingle_hashes` of many keys, concatenated, and the count per key.
+
+    One pass over the joined keys; the windows that straddle two keys are dropped. Keys shorter
+    than ``k`` are hashed one by one (their single shingle is the whole key).
+    """
+    lengths = np.fromiter((len(key) for key in keys), dtype=np.int64, count=len(keys))
+    if lengths.size == 0 or int(lengths.min()) < k:
+        parts = [shingle_hashes(key, k) for key in keys]
+        counts = np.fromiter((p.size for p in parts), dtype=np.int64, count=len(parts))
+        return (np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint32)), counts
+    hashes = _window_hashes(_code_points("".join(keys)), k)
+    if k > 1 and len(keys) > 1:
+        # window starts in the last k-1 positions of every key but the final one straddle a boundary
+        ends = np.cumsum(lengths)[:-1]
+        straddling = (ends[:, None] - np.arange(k - 1, 0, -1)[None, :]).ravel()
+        hashes = np.delete(hashes, straddling)
+    return hashes, lengths - (k - 1)
+
+
 class Signature:
-    """A MinHash signature (one 32-bit minimum per permutation), as MinHashLSH expects it."""
+    """A MinHash signature (one 32-bit minimum per permutation)."""
 
     __slots__ = ("hashvalues",)
 
@@ -114,12 +142,12 @@ def exact_keys(
     )
 
 
-@dataclass
-class _Slot:
-    mention_id: int | None
-    root: int  # slot number of the group's original
-    sig: Signature
-    at: datetime
+@lru_cache(maxsize=32)
+def band_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """``(bands, rows)`` of the LSH for a threshold: datasketch's choice for ``MinHashLSH``, which
+    minimises the summed false-positive and false-negative probability mass."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return int(lsh.b), int(lsh.r)
 
 
 @dataclass(frozen=True)
@@ -130,7 +158,14 @@ class NearMatch:
 
 
 class NearDupIndex:
-    """Bounded MinHash-LSH index of recent items; keys are internal slot numbers."""
+    """Bounded MinHash-LSH index of recent items; keys are internal slot numbers.
+
+    Banded LSH: a signature is cut into ``bands`` bands of ``rows`` values (see
+    :func:`band_params`); an indexed item is a candidate when one of its bands equals the query's,
+    and a candidate matches when its estimated Jaccard similarity reaches the threshold. The state
+    lives in flat dicts of values the garbage collector does not track (ints, bytes, numpy arrays,
+    datetimes, tuples of ints), so that even a large index adds nothing to collection pauses.
+    """
 
     def __init__(
         self,
@@ -147,17 +182,23 @@ class NearDupIndex:
         self.min_chars = min_chars
         self.max_items = max_items
         self.window = window
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.bands, self.rows = band_params(threshold, num_perm)
         rng = np.random.default_rng(20260105)
         self._a = rng.integers(0, 2**31, size=num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
         self._b = rng.integers(0, 2**32, size=num_perm, dtype=np.uint32)
-        self._slots: dict[int, _Slot] = {}
+        # per band: band bytes -> slots having them
+        self._tables: list[dict[bytes, tuple[int, ...]]] = [{} for _ in range(self.bands)]
+        # per slot: signature values, the group's root slot, the mention id (once stored), the time
+        self._sig: dict[int, np.ndarray] = {}
+        self._root: dict[int, int] = {}
+        self._mention: dict[int, int | None] = {}
+        self._at: dict[int, datetime] = {}
         self._order: collections.deque[int] = collections.deque()
         self._next = 0
         self._newest: datetime | None = None
 
     def __len__(self) -> int:
-        return len(self._slots)
+        return len(self._sig)
 
     def signature(self, text: str) -> Signature | None:
         key = dedup_key(text)
@@ -166,86 +207,123 @@ class NearDupIndex:
         return self.signature_of_key(key)
 
     def signature_of_key(self, key: str) -> Signature:
-        return self._signatures([shingle_hashes(key, self.k)])[0]
+        return self.signatures_of_keys([key])[0]
 
     def signatures(self, texts: list[str]) -> list[Signature | None]:
         """Signatures of many texts at once (vectorised); ``None`` for texts too short to compare."""
         out: list[Signature | None] = [None] * len(texts)
-        todo: list[tuple[int, np.ndarray]] = []
+        todo: list[int] = []
+        keys: list[str] = []
         for i, text in enumerate(texts):
             key = dedup_key(text)
             if len(key) >= self.min_chars:
-                todo.append((i, shingle_hashes(key, self.k)))
-        for start in range(0, len(todo), _CHUNK):
-            block = todo[start : start + _CHUNK]
-            for (i, _), sig in zip(block, self._signatures([h for _, h in block]), strict=True):
-                out[i] = sig
+                todo.append(i)
+                keys.append(key)
+        for i, sig in zip(todo, self.signatures_of_keys(keys), strict=True):
+            out[i] = sig
         return out
 
-    def _signatures(self, hashes: list[np.ndarray]) -> list[Signature]:
+    def signatures_of_keys(self, keys: list[str]) -> list[Signature]:
+        """Signatures of dedup keys, in order."""
+        hashes, counts = shingle_hashes_many(keys, self.k)
+        ends = np.cumsum(counts)
+        out: list[Signature] = []
+        for start in range(0, len(keys), _CHUNK):
+            stop = min(start + _CHUNK, len(keys))
+            lo = int(ends[start - 1]) if start else 0
+            out.extend(self._signatures(hashes[lo : int(ends[stop - 1])], counts[start:stop]))
+        return out
+
+    def _signatures(self, flat: np.ndarray, lengths: np.ndarray) -> list[Signature]:
         # One bijective 32-bit affine map per permutation (random odd multiplier, random offset)
         # over the finalised shingle hashes; the minimum per document via reduceat.
-        lengths = np.fromiter((len(h) for h in hashes), dtype=np.int64, count=len(hashes))
-        flat = np.concatenate(hashes)
         values = self._a[:, None] * flat[None, :]  # (num_perm, shingles): rows stay contiguous
         values += self._b[:, None]
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
         mins = np.ascontiguousarray(np.minimum.reduceat(values, starts, axis=1).T)
         return [Signature(row) for row in mins]
 
+    def _band_keys(self, values: np.ndarray) -> list[bytes]:
+        raw = values.tobytes()
+        width = self.rows * values.itemsize
+        return [raw[i * width : (i + 1) * width] for i in range(self.bands)]
+
+    def _candidates(self, values: np.ndarray) -> set[int]:
+        found: set[int] = set()
+        for table, key in zip(self._tables, self._band_keys(values), strict=True):
+            bucket = table.get(key)
+            if bucket is not None:
+                found.update(bucket)
+        return found
+
     def find(self, sig: Signature) -> NearMatch | None:
         """The best match at or above the threshold, resolved to its group's root."""
+        values = sig.hashvalues
         best: tuple[float, int] | None = None
-        for slot_no in self._lsh.query(sig):
-            slot = self._slots.get(slot_no)
-            if slot is None or slot.root not in self._slots:
+        for slot_no in self._candidates(values):
+            root = self._root.get(slot_no)
+            if root is None or root not in self._root:
                 continue  # gone, or a copy whose original left the window: not linkable
-            sim = sig.jaccard(slot.sig)
+            sim = float(np.count_nonzero(values == self._sig[slot_no])) / len(values)
             if sim >= self.threshold and (
                 best is None or sim > best[0] or (sim == best[0] and slot_no < best[1])
             ):
                 best = (sim, slot_no)
         if best is None:
             return None
-        root = self._slots[best[1]].root
-        return NearMatch(root, self._slots[root].mention_id, best[0])
+        root = self._root[best[1]]
+        return NearMatch(root, self._mention[root], best[0])
 
     def add(
         self, sig: Signature, at: datetime, root: int | None = None, mention_id: int | None = None
     ) -> int:
+        values = sig.hashvalues
+        if len(values) != self.num_perm:
+            raise ValueError(f"expecting a signature of {self.num_perm} values, got {len(values)}")
         slot_no = self._next
         self._next += 1
-        self._slots[slot_no] = _Slot(mention_id, slot_no if root is None else root, sig, at)
+        self._sig[slot_no] = values
+        self._root[slot_no] = slot_no if root is None else root
+        self._mention[slot_no] = mention_id
+        self._at[slot_no] = at
         self._order.append(slot_no)
-        self._lsh.insert(slot_no, sig, check_duplication=False)
+        for table, key in zip(self._tables, self._band_keys(values), strict=True):
+            bucket = table.get(key)
+            table[key] = (slot_no,) if bucket is None else (*bucket, slot_no)
         if self._newest is None or at > self._newest:
             self._newest = at
         self._evict()
         return slot_no
 
     def bind(self, slot_no: int, mention_id: int) -> None:
-        slot = self._slots.get(slot_no)
-        if slot is not None:
-            slot.mention_id = mention_id
+        if slot_no in self._mention:
+            self._mention[slot_no] = mention_id
 
     def mention_id(self, slot_no: int) -> int | None:
-        slot = self._slots.get(slot_no)
-        return slot.mention_id if slot else None
+        return self._mention.get(slot_no)
 
     def discard(self, slot_nos: Iterable[int]) -> None:
         for slot_no in slot_nos:
-            if self._slots.pop(slot_no, None) is not None:
-                self._lsh.remove(slot_no)
+            values = self._sig.pop(slot_no, None)
+            if values is None:
+                continue
+            del self._root[slot_no], self._mention[slot_no], self._at[slot_no]
+            for table, key in zip(self._tables, self._band_keys(values), strict=True):
+                rest = tuple(s for s in table.get(key, ()) if s != slot_no)
+                if rest:
+                    table[key] = rest
+                else:
+                    table.pop(key, None)
 
     def _evict(self) -> None:
         horizon = self._newest - self.window if self._newest else None
         while self._order:
             head = self._order[0]
-            slot = self._slots.get(head)
-            if slot is None:
+            at = self._at.get(head)
+            if at is None:
                 self._order.popleft()
                 continue
-            if len(self._slots) > self.max_items or (horizon is not None and slot.at < horizon):
+            if len(self._sig) > self.max_items or (horizon is not None and at < horizon):
                 self._order.popleft()
                 self.discard([head])
                 continue

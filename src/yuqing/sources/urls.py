@@ -98,11 +98,42 @@ def _requote(part: str, safe: str) -> str:
     return quote(unquote(part), safe=safe)
 
 
+# The common case: lowercase http(s) scheme and host, no port, user info or fragment, and only
+# unreserved characters in path and query — nothing to decode, re-encode or IDNA-encode.
+_SIMPLE = re.compile(
+    r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(/[A-Za-z0-9._~/-]*)?(?:\?([A-Za-z0-9._~=&-]*))?"
+)
+
+
+def _simple(url: str) -> str | None:
+    """:func:`canonicalise` of a URL matching :data:`_SIMPLE` (``None``: take the general path)."""
+    m = _SIMPLE.fullmatch(url)
+    if m is None:
+        return None
+    scheme, host, path, query = m.groups()
+    pairs: list[tuple[str, str]] = []
+    for part in query.split("&") if query else ():
+        name, _, value = part.partition("=")
+        if "=" in value:
+            return None  # re-encoded as %3D
+        if name and not _is_tracking(name):
+            pairs.append((name, value))
+    pairs.sort()
+    canonical = f"{scheme}://{host}{path or '/'}"
+    return f"{canonical}?{'&'.join(f'{k}={v}' for k, v in pairs)}" if pairs else canonical
+
+
 def canonicalise(url: str | None) -> str | None:
     """The canonical form of an http(s) URL, or ``None`` when it is not one."""
     if not url:
         return None
     url = url.strip()
+    simple = _simple(url)
+    return simple if simple is not None else _general(url)
+
+
+def _general(url: str) -> str | None:
+    """:func:`canonicalise` of a stripped URL, any spelling."""
     if any(c in url for c in "\x00\r\n\t"):
         return None
     try:
