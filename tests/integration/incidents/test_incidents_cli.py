@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import text
 from typer.testing import CliRunner
 
 from yuqing.cli import _load_domain_commands
 from yuqing.core.cli import app
-from yuqing.core.db import Base
 from yuqing.errors import Conflict, PermissionDenied, ValidationError
 from yuqing.org.service import load_org_file
-
-
-@pytest.fixture
-def db(migrated_db):
-    """An empty database per test (DELETE, faster than the shared TRUNCATE on PostgreSQL)."""
-    with migrated_db.engine.begin() as conn:
-        if migrated_db.dialect == "sqlite":
-            conn.execute(text("PRAGMA foreign_keys=OFF"))
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
-        if migrated_db.dialect == "sqlite":
-            conn.execute(text("PRAGMA foreign_keys=ON"))
-    return migrated_db
 
 
 def test_cli_flow(ctx, database_url, monkeypatch, tmp_path):

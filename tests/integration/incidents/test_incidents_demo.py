@@ -5,27 +5,10 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-import pytest
 from rich.console import Console
-from sqlalchemy import text
 
-from yuqing.core.db import Base
 from yuqing.incidents import demo
 from yuqing.incidents import service as svc
-
-
-@pytest.fixture
-def db(migrated_db):
-    """An empty database per test. Overrides the shared fixture: DELETE of every table takes ~0.4 s on
-    PostgreSQL where the shared TRUNCATE … RESTART IDENTITY takes ~2.5 s (these tests need no id reset)."""
-    with migrated_db.engine.begin() as conn:
-        if migrated_db.dialect == "sqlite":
-            conn.execute(text("PRAGMA foreign_keys=OFF"))
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
-        if migrated_db.dialect == "sqlite":
-            conn.execute(text("PRAGMA foreign_keys=ON"))
-    return migrated_db
 
 
 def _console() -> tuple[Console, io.StringIO]:
