@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -31,6 +32,13 @@ PG_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("YUQING_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRED = {s.strip() for s in os.environ.get("YUQING_TEST_REQUIRE", "").split(",") if s.strip()}
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+# CI explores the same property-based examples on every run, so a red build is reproducible and
+# never random; developers' runs keep exploring new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def pytest_configure(config: pytest.Config) -> None:
