@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.routing import iter_route_contexts
 from sqlalchemy import select
 from web_support import PASSWORD, fast_hashing, login_client, make_client
@@ -207,3 +208,20 @@ def test_metrics_endpoint_serves_prometheus_text_to_admins_only(ctx) -> None:
     assert "# HELP" in r.text and "yuqing_" in r.text
     viewer = login_client(ctx, "watcher", ["viewer"])
     assert viewer.get("/metrics").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("value", "lang", "expected"),
+    [
+        ("responding", "zh", "处置中"),
+        ("responding", "en", "Responding"),
+        ("published", "zh", "已发布"),
+        ("in_review", "en", "In review"),
+        ("something_new", "zh", "something_new"),  # unknown codes are shown as they are
+        (None, "zh", ""),
+    ],
+)
+def test_status_codes_are_shown_in_the_readers_language(value, lang, expected) -> None:
+    from yuqing.web.i18n import code_label
+
+    assert code_label(value, lang) == expected

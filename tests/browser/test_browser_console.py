@@ -185,11 +185,11 @@ def test_console_end_to_end(ctx, server, browser) -> None:
         _logout(page)
     _login(page, server, PR, PASSWORD)
     page.goto(f"{server}/incidents/{inc_id}")
-    assert page.locator(f"{statement} .st-status").inner_text() == "approved"
+    assert page.locator(f"{statement} .st-status").inner_text() == "已批准"
     page.fill(f"{statement} input[name=link]", "https://weibo.example/statement/1")
     page.click(f"{statement} button.publish-button")
     page.wait_for_load_state("networkidle")
-    assert page.locator(f"{statement} .st-status").inner_text() == "published"
+    assert page.locator(f"{statement} .st-status").inner_text() == "已发布"
     page.wait_for_selector(".countdown")
     page.screenshot(path=str(ARTIFACTS / "incident-room.png"), full_page=True)
 

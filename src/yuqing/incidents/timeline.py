@@ -17,6 +17,35 @@ from typing import Any
 
 GENESIS = "0" * 64
 
+# What each kind of timeline entry means, for people (zh, en); documents and pages show these.
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "opened": ("启动应急", "Incident opened"),
+    "event_linked": ("关联事件", "Event linked"),
+    "deadlines_set": ("设定时限", "Deadlines set"),
+    "playbook_applied": ("应用预案", "Playbook applied"),
+    "reported_to_management": ("报告管理小组", "Reported to management"),
+    "transition": ("状态变更", "Status changed"),
+    "deadline_met": ("时限达成", "Deadline met"),
+    "decision": ("管理小组决策", "Management decision"),
+    "level_changed": ("等级调整", "Level changed"),
+    "statement_drafted": ("起草声明", "Statement drafted"),
+    "statement_approval": ("声明审批", "Statement approval"),
+    "statement_published": ("发布声明", "Statement published"),
+    "agreed_line": ("统一口径", "Agreed line set"),
+    "coordination": ("内部协调", "Internal coordination"),
+    "line_acknowledged": ("确认口径", "Agreed line acknowledged"),
+    "resource_requested": ("申请物资", "Resource requested"),
+    "resource_fulfilled": ("物资到位", "Resource fulfilled"),
+    "task_comment": ("任务备注", "Task comment"),
+    "task_status": ("任务状态", "Task status"),
+    "task_assigned": ("任务分派", "Task assigned"),
+    "overdue_alert": ("逾期提醒", "Overdue alert"),
+    "action_done": ("措施完成", "Action completed"),
+    "review_written": ("总结评估", "Review written"),
+    "closed": ("关闭", "Closed"),
+    "event_volume": ("事件声量采样", "Event volume sample"),
+}
+
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

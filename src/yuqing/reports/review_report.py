@@ -5,6 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from yuqing.core.context import AppContext
+from yuqing.incidents.timeline import KIND_LABELS
 from yuqing.reports import charts
 from yuqing.reports.briefs import STATUS_ZH, level_text
 from yuqing.reports.document import Bullets, Chart, Document, Paragraph, Section, Table
@@ -13,32 +14,7 @@ from yuqing.reports.service import ReviewFacts, gather_review, local
 from yuqing.reports.templating import render_text
 
 ACTION_ZH = {"open": "未完成", "done": "已完成"}
-KIND_ZH = {  # timeline entry kinds of the emergency-response stage
-    "opened": "启动应急",
-    "event_linked": "关联事件",
-    "deadlines_set": "设定时限",
-    "playbook_applied": "应用预案",
-    "reported_to_management": "报告管理小组",
-    "transition": "状态变更",
-    "deadline_met": "时限达成",
-    "decision": "管理小组决策",
-    "level_changed": "等级调整",
-    "statement_drafted": "起草声明",
-    "statement_approval": "声明审批",
-    "statement_published": "发布声明",
-    "agreed_line": "统一口径",
-    "coordination": "内部协调",
-    "line_acknowledged": "确认口径",
-    "resource_requested": "申请物资",
-    "resource_fulfilled": "物资到位",
-    "task_comment": "任务备注",
-    "task_status": "任务状态",
-    "task_assigned": "任务分派",
-    "overdue_alert": "逾期提醒",
-    "action_done": "措施完成",
-    "review_written": "总结评估",
-    "closed": "关闭",
-}
+KIND_ZH = {kind: zh for kind, (zh, _en) in KIND_LABELS.items() if kind != "event_volume"}
 SAMPLE_KINDS = ("event_volume",)  # periodic volume samples: measured, not narrated
 
 

@@ -52,6 +52,9 @@ def render(
     def t(key: str) -> str:
         return i18n.translate(key, lang)
 
+    def code(value: str | None) -> str:
+        return i18n.code_label(value, lang)
+
     def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(tz).strftime(fmt) if value else ""
 
@@ -61,6 +64,7 @@ def render(
         .get_template(name)
         .render(
             t=t,
+            code=code,
             lang=lang,
             local=local,
             principal=principal,
