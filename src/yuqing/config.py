@@ -102,8 +102,8 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def masked_dump(settings: Settings) -> dict[str, Any]:
-    """Settings as plain data with every secret (and passwords inside URLs) masked."""
-    from sqlalchemy.engine import make_url
+    """Settings as plain data with every secret, and credentials inside any URL, masked."""
+    from yuqing.core.logging import redact
 
     def walk(value: Any) -> Any:
         if isinstance(value, SecretStr):
@@ -114,20 +114,9 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
             return {k: walk(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [walk(v) for v in value]
-        return value
+        return redact(value) if isinstance(value, str) else value
 
     data: dict[str, Any] = walk(settings)
-    for key in ("database_url", "bus_url"):
-        try:
-            url = make_url(data[key]) if key == "database_url" else None
-        except Exception:
-            url = None
-        if url is not None and url.password:
-            data[key] = url.render_as_string(hide_password=True)
-        elif "@" in data[key] and ":" in data[key].split("@", 1)[0].split("//", 1)[-1]:
-            scheme, rest = data[key].split("//", 1)
-            user = rest.split("@", 1)[0].split(":", 1)[0]
-            data[key] = f"{scheme}//{user}:***@{rest.split('@', 1)[1]}"
     return data
 
 

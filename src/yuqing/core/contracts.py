@@ -23,6 +23,39 @@ TRIGGER_CATEGORIES = (  # the plan's five risk sources
 )
 
 
+# Stored status codes shown to people (incidents, tasks, statements, alerts, events, reviews).
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "reported": ("已报告", "Reported"),
+    "assessing": ("研判中", "Assessing"),
+    "responding": ("处置中", "Responding"),
+    "recovering": ("恢复中", "Recovering"),
+    "closed": ("已关闭", "Closed"),
+    "reviewed": ("已总结", "Reviewed"),
+    "cancelled": ("已取消", "Cancelled"),
+    "open": ("待处理", "Open"),
+    "in_progress": ("进行中", "In progress"),
+    "done": ("已完成", "Done"),
+    "fulfilled": ("已满足", "Fulfilled"),
+    "rejected": ("已驳回", "Rejected"),
+    "draft": ("草稿", "Draft"),
+    "final": ("定稿", "Final"),
+    "in_review": ("审批中", "In review"),
+    "approved": ("已批准", "Approved"),
+    "published": ("已发布", "Published"),
+    "withdrawn": ("已撤回", "Withdrawn"),
+    "acked": ("已确认", "Acknowledged"),
+    "resolved": ("已解除", "Resolved"),
+    "active": ("活跃", "Active"),
+    "dormant": ("平息", "Dormant"),
+    "archived": ("已归档", "Archived"),
+    "merged": ("已合并", "Merged"),
+    "holding": ("简要声明", "Holding statement"),
+    "full": ("完整声明", "Full statement"),
+    "clarification": ("澄清说明", "Clarification"),
+    "regulator_report": ("监管报告", "Regulator report"),
+}
+
+
 def level_rank(level: str) -> int:
     """I -> 4 … IV -> 1, so that ``max`` picks the most severe."""
     return 4 - LEVELS.index(level)

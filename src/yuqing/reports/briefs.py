@@ -6,7 +6,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from yuqing.core.context import AppContext
-from yuqing.core.contracts import LEVEL_NAMES_ZH
+from yuqing.core.contracts import LEVEL_NAMES_ZH, STATUS_LABELS
 from yuqing.reports import charts
 from yuqing.reports.document import Bullets, Chart, Document, Paragraph, Quote, Section, Table
 from yuqing.reports.output import draft_wording
@@ -15,6 +15,7 @@ from yuqing.reports.service import (
     PERIOD_ZH,
     PLATFORM_ZH,
     BriefFacts,
+    QuotedMention,
     change_pct,
     fmt_pct,
     gather_brief,
@@ -23,18 +24,14 @@ from yuqing.reports.service import (
 )
 from yuqing.reports.templating import render_text
 
-STATUS_ZH = {
-    "reported": "已报告",
-    "assessing": "研判中",
-    "responding": "处置中",
-    "recovering": "恢复中",
-    "closed": "已关闭",
-    "reviewed": "已总结",
-    "cancelled": "已取消",
-    "active": "活跃",
-    "dormant": "平息",
-    "archived": "已归档",
-}
+STATUS_ZH = {code: zh for code, (zh, _en) in STATUS_LABELS.items()}
+
+
+def quote_block(q: QuotedMention, tz: str) -> Quote:
+    """A verbatim excerpt with where and when it was said (documents quote, never paraphrase)."""
+    return Quote(q.excerpt, f"{q.source} · {q.author or '—'} · {local(q.published_at, tz)}", q.url)
+
+
 OVERDUE_ZH = {"task": "任务", "deadline": "时限", "action": "改进措施"}
 
 
@@ -220,9 +217,7 @@ def brief_document(ctx: AppContext, f: BriefFacts) -> Document:
             )
         )
         for q in f.negative_mentions[:3]:
-            s4.blocks.append(
-                Quote(q.excerpt, f"{q.source} · {q.author or '—'} · {local(q.published_at, tz)}", q.url)
-            )
+            s4.blocks.append(quote_block(q, tz))
     else:
         s4.blocks.append(Paragraph("本期无负面信息。/ No negative mentions.", "note"))
     doc.sections.append(s4)

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from yuqing.core.context import AppContext
 from yuqing.reports import charts
-from yuqing.reports.briefs import STATUS_ZH, level_text
-from yuqing.reports.document import Chart, Document, Paragraph, Quote, Section, Table
+from yuqing.reports.briefs import STATUS_ZH, level_text, quote_block
+from yuqing.reports.document import Chart, Document, Paragraph, Section, Table
 from yuqing.reports.output import draft_wording
 from yuqing.reports.service import EventReportFacts, fmt_pct, gather_event, local, platform_name
 from yuqing.reports.templating import render_text
@@ -57,9 +57,7 @@ def event_document(ctx: AppContext, f: EventReportFacts) -> Document:
                 + "。"
             )
         )
-        s1.blocks.append(
-            Quote(q.excerpt, f"{q.source} · {q.author or '—'} · {local(q.published_at, tz)}", q.url)
-        )
+        s1.blocks.append(quote_block(q, tz))
     else:
         s1.blocks.append(Paragraph("无可用的首发信息。/ The first mention is not available.", "note"))
     doc.sections.append(s1)
@@ -150,9 +148,7 @@ def event_document(ctx: AppContext, f: EventReportFacts) -> Document:
 
     s6 = Section("六、代表性信息 / Representative mentions")
     for q in f.representative:
-        s6.blocks.append(
-            Quote(q.excerpt, f"{q.source} · {q.author or '—'} · {local(q.published_at, tz)}", q.url)
-        )
+        s6.blocks.append(quote_block(q, tz))
     if not f.representative:
         s6.blocks.append(Paragraph("无。/ None.", "note"))
     doc.sections.append(s6)
