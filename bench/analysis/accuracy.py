@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 python -m bench.analysis.accuracy [--quick]
 
 1. Held-out splits: the exact 15 % rows the shipped sentiment/risk models did NOT see (same seed
-   and stratification as ``yuqing train``) are written as JSONL into a temp dir and scored with
+   and stratification / grouping as ``yuqing train``) are written as JSONL into a temp dir and scored with
    the ``yuqing eval`` code path — per source dataset.
 2. Cross-dataset: models trained by the same recipe on some sets and scored on another
    (weibo <-> chnsenticorp, leave-one-dataset-out for finfe / finnsp / twitter / phrasebank).
@@ -85,13 +85,20 @@ def main() -> None:
                 sub = [r for r in rows if r.source == src]
                 p = write_jsonl(tmp / f"ho_{src}.jsonl", sentiment_rows(sub))
                 ho[f"sentiment/{src}"] = short(evaluate("sentiment", p))
+        # risk: the held-out texts of `yuqing train risk` (grouped by text). Per row against its own
+        # type, and once per distinct text with every type it carries as the label list.
         risk_recs = list(datasets.risk_ccks(DATA))
-        y = [r.label for r in risk_recs]
-        counts = {c: y.count(c) for c in set(y)}
-        strat = np.array([lab if counts[lab] >= 5 else "_rare" for lab in y])
-        rows = held_out(risk_recs, strat)
+        _, ho_idx = train.risk_split([r.text for r in risk_recs])
+        rows = [risk_recs[i] for i in ho_idx]
         p = write_jsonl(tmp / "ho_risk.jsonl", [{"text": r.text, "label": r.label} for r in rows])
         ho["risk/ccks2019_fin_event"] = short(evaluate("risk", p))
+        types: dict[str, list[str]] = {}
+        for r in rows:
+            types.setdefault(r.text, [])
+            if r.label not in types[r.text]:
+                types[r.text].append(r.label)
+        p = write_jsonl(tmp / "ho_risk_text.jsonl", [{"text": t, "label": g} for t, g in types.items()])
+        ho["risk/ccks2019_fin_event, one row per text"] = short(evaluate("risk", p))
         out["held_out_shipped_models"] = ho
 
         # 3. subject: grouped CV (retrains into the temp dir; the shipped model is untouched)

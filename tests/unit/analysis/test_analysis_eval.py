@@ -57,6 +57,28 @@ def test_eval_risk() -> None:
     assert m["n"] == 4 and {"accuracy", "macro_f1", "texts_per_second"} <= set(m)
 
 
+def test_eval_risk_text_with_several_types(tmp_path: Path) -> None:
+    """A text carrying several types (one per subject): any of them is a right answer."""
+    from yuqing.analysis.risk import RISK_TYPES
+
+    text = "某公司董事长失联，公司被证监会立案调查，涉嫌信息披露违规，投资者集体维权"
+    every = sorted(RISK_TYPES)
+    data = tmp_path / "multi.jsonl"
+    data.write_text(
+        json.dumps({"text": text, "label": every}, ensure_ascii=False)
+        + "\n"
+        + json.dumps({"text": text, "label": [every[0]]}, ensure_ascii=False)
+        + "\n",
+        encoding="utf-8",
+    )
+    m = _run("eval", "risk", "--data", str(data), "--json")
+    assert m["n"] == 2 and m["multi_type_rows"] == 1
+    # The first row is right whatever the model says; the second only when it says every[0].
+    single_right = m["accuracy"] == 1.0
+    assert m["accuracy"] in (0.5, 1.0)
+    assert single_right == (m["confusions_top"] == [])
+
+
 @pytest.mark.parametrize(
     ("kind", "content", "fragment"),
     [
@@ -71,6 +93,7 @@ def test_eval_risk() -> None:
         ("sentiment", '{"label": "negative"}\n', ":1: 缺少文本字段"),
         ("sentiment", '{"text": "a", "label": "non_negative"}\n{"text": "b", "label": "neutral"}\n', ":2:"),
         ("risk", '{"text": "x", "label": "不存在"}\n', ":1: 未知标签"),
+        ("risk", '{"text": "x", "label": ["信批违规", "不存在"]}\n', ":1: 未知标签"),
         (
             "subject",
             '{"text": "x", "entities": ["A"], "negative_entities": ["B"]}\n',
