@@ -3,8 +3,9 @@
     python -m bench.events.cluster [--data ../shared/data/googlenews_story_clusters] [--orders 3]
 
 Runs the same code path as ``yuqing eval events`` (tokeniser + OnlineClusterer with the default
-settings) on T (titles), S (snippets) and TS (both), in file order and in ``--orders - 1`` shuffled
-orders, and prints one JSON object. The data is converted in memory; nothing is written.
+settings, batches of 100 refined at their end as in the service) on T (titles), S (snippets) and TS
+(both), in file order and in ``--orders - 1`` shuffled orders, and prints one JSON object. The data is
+converted in memory; nothing is written.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from yuqing.events.evaluate import EvalRow, evaluate_rows, params_from_settings
+from yuqing.events.evaluate import BATCH, EvalRow, evaluate_rows, params_from_settings
 from yuqing.events.settings import EventSettings
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "googlenews_story_clusters"
@@ -43,7 +44,13 @@ def main() -> None:
     params = params_from_settings(EventSettings())
     out: dict[str, object] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "params": {"alpha": params.alpha, "beta": params.beta, "struct_weight": params.struct_weight},
+        "params": {
+            "alpha": params.alpha,
+            "beta": params.beta,
+            "struct_weight": params.struct_weight,
+            "refine_margin": params.refine_margin,
+            "batch": BATCH,
+        },
         "results": [],
     }
     results: list[dict[str, object]] = []

@@ -443,7 +443,8 @@ CARD_TEXT = {
         "CCKS labels one (text, subject entity) pair: a text bundling several headlines carries several "
         "types, so the held-out split is grouped by text and two figures are kept: 'held_out' scores every "
         "row against its own type (capped: one prediction per text), 'held_out_text_level' scores each "
-        "distinct text once, a prediction counting as right when it is any type the text carries. Rare types (公司股市异常, 歇业停业, 失联跑路, 提现困难, 产品违规) "
+        "distinct text once, a prediction counting as right when it is any type the text carries. "
+        "Rare types (公司股市异常, 歇业停业, 失联跑路, 提现困难, 产品违规) "
         "have few examples "
         "and low F1. The banking types are rule-based, NOT learnt: their accuracy is unmeasured here beyond "
         "the unit tests; analysts' corrections (kind=risk) retrain the classifier.",

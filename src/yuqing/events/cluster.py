@@ -22,19 +22,26 @@ explains it better, and wakes that cluster up if so.
 
 Near-duplicates join their original's cluster without scoring. Clusters can be pinned "closed"
 (merged away by an analyst): they never receive documents again.
+
+Bounded refinement (:meth:`OnlineClusterer.refine`, called once per batch): a document placed by a
+margin of less than ``refine_margin`` nats (its best cluster vs a new cluster) is re-scored at the end
+of its batch, against the clusters as the rest of the batch left them, and moves to another active
+cluster if that now beats both staying and a new cluster. Only the current batch's documents move,
+before the caller stores them; a document alone in its cluster stays (no cluster is dissolved: a new
+story's first document keeps its cluster for the next batches).
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 NEUTRAL = frozenset({"struct", "shared"})  # language-neutral partitions, weighted by ``struct_weight``
 
-__all__ = ["ClusterParams", "ClusterState", "Doc", "OnlineClusterer"]
+__all__ = ["ClusterParams", "ClusterState", "Doc", "OnlineClusterer", "Refinement"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,9 @@ class ClusterParams:
     # Weight of the language-neutral partitions (``@`` analysis facets: watch targets, risk type,
     # entities; ``~`` bilingual concepts) vs the words of one language.
     struct_weight: float = 1.5
+    # End-of-batch re-check of the placements decided by less than this log-odds (3 nats ~ 20:1);
+    # 0 disables the refinement.
+    refine_margin: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,13 @@ class ClusterState:
     parts: Counter[str] = field(default_factory=Counter)  # tokens per partition (zh | latin | shared)
 
 
+@dataclass
+class Refinement:
+    """What :meth:`OnlineClusterer.refine` changed: the moved documents (no cluster is left empty)."""
+
+    moves: dict[int, int] = field(default_factory=dict)  # doc key -> its new cluster id
+
+
 class OnlineClusterer:
     """The online clusterer used by both the service and ``yuqing eval events``.
 
@@ -98,6 +115,12 @@ class OnlineClusterer:
         self._next_id = 1
         self._parts: dict[str, str] = {}
         self._lnbr = [math.log((n + self.params.beta) / self.params.beta) for n in range(4096)]
+        self._last_margin: tuple[int, float] | None = None  # (doc key, margin) of the last choose()
+        # close placements since the last refine(), with the sequence number of their placement
+        self._unsure: deque[tuple[Doc, int]] = deque(maxlen=10_000)
+        self._touched: dict[int, int] = {}  # cluster id -> sequence number of its last placement
+        self._seq = 0
+        self._dup_of: set[int] = set()  # originals of the duplicates placed since the last refine()
 
     # -- state --------------------------------------------------------------------------------
 
@@ -421,6 +444,7 @@ class OnlineClusterer:
 
     def choose(self, doc: Doc) -> int | None:
         """The cluster a document should join, or None when it opens a new one (no state change)."""
+        self._last_margin = None
         counts = self._doc_counts(doc.tokens)
         if doc.duplicate_of is not None:
             orig = self._doc_cluster.get(doc.duplicate_of)
@@ -430,9 +454,14 @@ class OnlineClusterer:
             return None
         best_id, best_score, new = self.best(counts)
         if best_id is not None and best_score > new:
+            self._last_margin = (doc.key, best_score - new)
             return best_id
         if self.dormant:
-            return self._best_dormant(counts, new)
+            woken = self._best_dormant(counts, new)
+            if woken is not None:
+                return woken
+        if best_id is not None:
+            self._last_margin = (doc.key, new - best_score)
         return None
 
     def place(self, doc: Doc, cluster_id: int) -> None:
@@ -447,6 +476,88 @@ class OnlineClusterer:
         if doc.time is not None and (state.last_seen is None or doc.time > state.last_seen):
             state.last_seen = doc.time
         self.remember_doc(doc.key, cluster_id)
+        last, self._last_margin = self._last_margin, None
+        if self.params.refine_margin <= 0 or len(self._touched) >= 100_000:
+            return  # refinement off, or never called: keep nothing
+        self._seq += 1
+        self._touched[cluster_id] = self._seq
+        if doc.duplicate_of is not None:
+            self._dup_of.add(doc.duplicate_of)
+        elif last is not None and last[0] == doc.key and last[1] < self.params.refine_margin:
+            self._unsure.append((doc, self._seq))
+
+    def refine(self) -> Refinement:
+        """Re-check the close placements made since the last call (the end of a batch).
+
+        Each such document, in arrival order, is taken out of its cluster and scored again against
+        its own cluster, a new cluster and the clusters that received documents after it (the
+        others are as they were when it lost to its own cluster); it moves when one of those beats
+        staying and a new cluster (it never opens a new cluster or wakes a dormant one here). A
+        document alone in its cluster and the originals of near-duplicates placed in the same span
+        stay put, so no cluster is left empty and duplicates stay with their original. Deterministic."""
+        out = Refinement()
+        unsure = list(self._unsure)
+        self._unsure.clear()
+        keep, self._dup_of = self._dup_of, set()
+        touched, self._touched = self._touched, {}
+        for doc, seq in unsure:
+            if doc.key in keep:
+                continue
+            cid = self._doc_cluster.get(doc.key)
+            state = self.active.get(cid) if cid is not None else None
+            if cid is None or state is None or state.closed or state.m <= 1:
+                continue  # a document alone in its cluster stays: a new cluster is never dissolved
+            later = [c for c, at in touched.items() if at > seq and c != cid and c in self.active]
+            if not later:
+                continue
+            counts = self._doc_counts(doc.tokens)
+            self._remove_counts(state, counts, 1)
+            groups = self._groups(counts)
+            scored = self._scored(counts)
+            doc_parts = self._doc_parts(scored)
+            vbeta = self._vocab() * self.params.beta
+            best_id: int | None = None
+            best_score = self._new_score(doc_parts, vbeta)
+            stay = self._score_one(state, scored, groups, doc_parts, vbeta)
+            if stay is not None and stay >= best_score:
+                best_score = stay
+            for other in later:
+                sc = self._score_one(self.active[other], scored, groups, doc_parts, vbeta)
+                if sc is not None and sc > best_score:
+                    best_id, best_score = other, sc
+            if best_id is None:
+                self._add_counts(state, counts, 1)
+                continue
+            target = self.active[best_id]
+            self._add_counts(target, counts, 1)
+            if doc.time is not None and (target.last_seen is None or doc.time > target.last_seen):
+                target.last_seen = doc.time
+            self.remember_doc(doc.key, best_id)
+            self._seq += 1
+            touched[best_id] = self._seq
+            out.moves[doc.key] = best_id
+        return out
+
+    def _score_one(
+        self,
+        st: ClusterState,
+        scored: dict[str, int],
+        groups: set[str],
+        doc_parts: dict[str, int],
+        vbeta: float,
+    ) -> float | None:
+        """The score :meth:`best` gives cluster ``st`` (None when best() would not consider it)."""
+        if st.closed or st.m <= 0:
+            return None
+        bonus = 0.0
+        if groups and st.groups:
+            if groups.isdisjoint(st.groups):
+                return None
+            bonus = self.params.target_bonus
+        ov = [(w, n, c) for w, c in scored.items() if (n := st.counts.get(w, 0)) > 0]
+        if not ov:
+            return None
+        return self._score(st.m, st.parts, ov, doc_parts, vbeta) + bonus
 
     def assign(self, doc: Doc) -> tuple[int, bool]:
         """Place one document; returns (cluster id, created)."""
@@ -456,11 +567,28 @@ class OnlineClusterer:
         self.place(doc, cid)
         return cid, created
 
-    def run(self, docs: Iterable[Doc]) -> list[int]:
-        """Cluster a stream; returns the cluster id of each document in order."""
-        out = []
+    def run(self, docs: Iterable[Doc], batch: int = 100) -> list[int]:
+        """Cluster a stream in batches of ``batch`` documents (each refined at its end, as the
+        service does); returns the final cluster id of each document in order."""
+        out: list[int] = []
+        keys: list[int] = []
+        start = 0
         for doc in docs:
             if doc.time is not None:
                 self.expire(doc.time)
             out.append(self.assign(doc)[0])
+            keys.append(doc.key)
+            if len(out) - start >= batch:
+                self._apply(self.refine(), keys, out, start)
+                start = len(out)
+        if len(out) > start:
+            self._apply(self.refine(), keys, out, start)
         return out
+
+    @staticmethod
+    def _apply(refined: Refinement, keys: list[int], out: list[int], start: int) -> None:
+        if refined.moves:
+            for i in range(start, len(out)):
+                moved = refined.moves.get(keys[i])
+                if moved is not None:
+                    out[i] = moved

@@ -76,17 +76,16 @@ def read_rows(path: Path) -> list[EvalRow]:
     return rows
 
 
-def evaluate_rows(rows: list[EvalRow], params: ClusterParams) -> dict[str, Any]:
-    """Cluster the rows in file order (timed: tokenising + clustering) and compute the metrics."""
+BATCH = 100  # documents per batch, as the service's stage receives them (refined at the end of each)
+
+
+def evaluate_rows(rows: list[EvalRow], params: ClusterParams, batch: int = BATCH) -> dict[str, Any]:
+    """Cluster the rows in file order, in batches of ``batch`` refined at their end as the service
+    does (timed: tokenising + clustering), and compute the metrics."""
     clusterer = OnlineClusterer(params)
-    pred: list[int] = []
     cpu = time.process_time()
     start = time.perf_counter()
-    for i, row in enumerate(rows):
-        if row.time is not None:
-            clusterer.expire(row.time)
-        cid, _ = clusterer.assign(Doc(i, text_tokens(row.text), row.time))
-        pred.append(cid)
+    pred = clusterer.run((Doc(i, text_tokens(row.text), row.time) for i, row in enumerate(rows)), batch)
     elapsed = time.perf_counter() - start
     cpu = time.process_time() - cpu
     gold = [r.label for r in rows]

@@ -13,7 +13,7 @@ import heapq
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -26,7 +26,7 @@ from yuqing.core.context import AppContext
 from yuqing.core.contracts import AnalysedMention, EventSnapshot, level_rank
 from yuqing.errors import NotFound, ValidationError
 from yuqing.events.burst import BurstParams, detect, floor_hour
-from yuqing.events.cluster import Doc, OnlineClusterer
+from yuqing.events.cluster import Doc, OnlineClusterer, Refinement
 from yuqing.events.evaluate import params_from_settings
 from yuqing.events.grading import TIER_RANK, Rules, grade, load_rules
 from yuqing.events.models import (
@@ -233,6 +233,7 @@ class EventService:
             row = self._link_row(m, target, toks, now)
             rows.append(row)
             links.append(Placed(target, m.published_at, row["negative"], m.negative_prob, row["target_ids"]))
+        self._apply_refinement(clusterer.refine(), rows, links, touched_order)
         session.execute(insert(EventMention), rows)
 
         missing = [eid for eid in touched_order if eid not in events]
@@ -247,6 +248,22 @@ class EventService:
         names = {t.target_id: t.name for m in mentions for t in m.targets}
         self._signals(session, links, now, result, names)
         return result
+
+    @staticmethod
+    def _apply_refinement(
+        refined: Refinement, rows: list[dict[str, Any]], links: list[Placed], touched_order: list[int]
+    ) -> None:
+        """The clusterer's end-of-batch refinement, before the links are stored: moved mentions change
+        event (the clusterer never empties an event, so every event created in the batch keeps some)."""
+        if not refined.moves:
+            return
+        for i, row in enumerate(rows):
+            moved = refined.moves.get(row["mention_id"])
+            if moved is not None:
+                row["event_id"] = moved
+                links[i] = replace(links[i], event_id=moved)
+                if moved not in touched_order:
+                    touched_order.append(moved)
 
     def _revise(self, session: Session, link: EventMention, m: AnalysedMention) -> bool:
         """Apply a re-analysed mention's new sentiment / risk / influence / targets to its link."""
