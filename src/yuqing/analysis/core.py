@@ -5,6 +5,7 @@ Vectorises once per batch and language; the zh text vector is shared by sentimen
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -148,7 +149,10 @@ def analyse_batch(
         pair_items = [
             (items[i].text or texts[i], items[i].title, e, ents) for i, _, ents in zh_jobs for e in ents
         ]
-        probs = subject.predict_pairs(models.subject, pair_items) if models.subject is not None else []
+        starts = list(itertools.accumulate([0] + [len(ents) for _, _, ents in zh_jobs[:-1]]))
+        probs = (
+            subject.predict_pairs(models.subject, pair_items, starts) if models.subject is not None else []
+        )
         k = 0
         for i, _, ents in zh_jobs:
             preds = [

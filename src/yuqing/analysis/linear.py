@@ -24,6 +24,8 @@ class LinearModel:
     intercept: np.ndarray
     temperature: float = 1.0
     meta: dict[str, Any] = field(default_factory=dict)
+    # Further fitted parts a model needs at prediction (arrays, small estimators); not in the card.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._coef_t = np.ascontiguousarray(self.coef.T)  # (n_features, n_classes): fast sparse @ dense
@@ -51,6 +53,7 @@ class LinearModel:
                 "intercept": self.intercept.astype(np.float64),
                 "temperature": float(self.temperature),
                 "meta": self.meta,
+                "extra": self.extra,
             },
             path,
             compress=3,
@@ -67,6 +70,7 @@ class LinearModel:
             intercept=np.asarray(d["intercept"], dtype=np.float64),
             temperature=float(d["temperature"]),
             meta=dict(d.get("meta") or {}),
+            extra=dict(d.get("extra") or {}),
         )
 
 

@@ -186,3 +186,35 @@ def test_core_batch_is_deterministic_and_complete() -> None:
     assert a[2].lang == "en" and a[2].targets[0].target_id == 1
     assert a[3].lang == "other" and a[3].targets == ()
     assert set(a[0].model_versions) == {"sentiment_zh", "sentiment_en", "subject", "risk"}
+
+
+@pytest.mark.parametrize(("rows", "depth"), [(1, 2), (7, 3), (300, 6)])
+def test_flattened_trees_predict_like_scikit_learn(rows: int, depth: int) -> None:
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from yuqing.analysis import trees
+
+    rng = np.random.default_rng(rows)
+    x = rng.normal(size=(400, 5))
+    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(int)
+    hgb = HistGradientBoostingClassifier(max_iter=30, max_depth=depth, early_stopping=False, random_state=0)
+    hgb.fit(x, y)
+    flat = trees.flatten(hgb)
+    probe = rng.normal(size=(rows, 5)) * 2
+    assert np.allclose(trees.predict_proba(flat, probe), hgb.predict_proba(probe)[:, 1], atol=1e-12)
+
+
+def test_shipped_subject_model_ranks_the_main_subject_first() -> None:
+    """The stacked subject model: the negative story is about the P2P platform, not the bank that
+    only held its custody account."""
+    model = registry.get_model("subject")
+    assert model is not None and {"stacker", "text_coef"} <= set(model.extra)
+    text = "小资钱包爆雷，投资人无法提现，平台实控人失联，资金存管银行为华信银行。"
+    preds = {p.entity: p for p in subject.predict(model, text, ["小资钱包", "华信银行"])}
+    assert preds["小资钱包"].negative and preds["小资钱包"].negative_prob > preds["华信银行"].negative_prob
+    # The same pairs in a batch with another text give the same probabilities (groups kept apart).
+    other = ("华信银行客户信息泄露，监管介入调查。", "", "华信银行", ["华信银行"])
+    items = [(text, "", e, ["小资钱包", "华信银行"]) for e in ("小资钱包", "华信银行")]
+    batched = subject.predict_pairs(model, [*items, other], starts=[0, 2])
+    assert batched[:2] == pytest.approx([preds["小资钱包"].negative_prob, preds["华信银行"].negative_prob])
