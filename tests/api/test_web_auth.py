@@ -217,6 +217,8 @@ def test_metrics_endpoint_serves_prometheus_text_to_admins_only(ctx) -> None:
         ("responding", "en", "Responding"),
         ("published", "zh", "已发布"),
         ("in_review", "en", "In review"),
+        ("customer_complaint", "zh", "客户投诉/纠纷"),
+        ("policy_reaction", "en", "Policy reaction"),
         ("something_new", "zh", "something_new"),  # unknown codes are shown as they are
         (None, "zh", ""),
     ],

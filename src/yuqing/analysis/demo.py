@@ -12,16 +12,11 @@ from sqlalchemy import func, select
 from yuqing.analysis.models import AnalysisResult, TargetMatchRecord
 from yuqing.analysis.risk import BANKING_TYPES
 from yuqing.core.context import AppContext
+from yuqing.core.contracts import STATUS_LABELS, TRIGGER_CATEGORIES
 from yuqing.sources.models import Mention, Source, Target
 
 SENT_ZH = {"negative": "负面", "neutral": "中性", "positive": "正面"}
-TRIGGER_ZH = {
-    "customer_complaint": "客户投诉/纠纷 customer complaint",
-    "negative_media": "负面媒体报道 negative media",
-    "negative_social": "社交媒体负面 negative social",
-    "policy_reaction": "政策/监管反应 policy reaction",
-    "internal_management": "内部管理问题 internal management",
-}
+TRIGGER_ZH = {c: f"{STATUS_LABELS[c][0]} {STATUS_LABELS[c][1].lower()}" for c in TRIGGER_CATEGORIES}
 
 
 def run(ctx: AppContext, console: Console) -> None:

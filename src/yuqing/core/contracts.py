@@ -23,7 +23,8 @@ TRIGGER_CATEGORIES = (  # the plan's five risk sources
 )
 
 
-# Stored status codes shown to people (incidents, tasks, statements, alerts, events, reviews).
+# Stored codes shown to people: statuses (incidents, tasks, statements, alerts, events, reviews),
+# statement kinds and the plan's risk categories.
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     "reported": ("已报告", "Reported"),
     "assessing": ("研判中", "Assessing"),
@@ -53,6 +54,12 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
     "full": ("完整声明", "Full statement"),
     "clarification": ("澄清说明", "Clarification"),
     "regulator_report": ("监管报告", "Regulator report"),
+    # the plan's five risk sources (incident and mention categories)
+    "customer_complaint": ("客户投诉/纠纷", "Customer complaint"),
+    "negative_media": ("负面媒体报道", "Negative media report"),
+    "negative_social": ("社交媒体负面", "Negative social media"),
+    "policy_reaction": ("政策/监管反应", "Policy reaction"),
+    "internal_management": ("内部管理问题", "Internal management"),
 }
 
 
