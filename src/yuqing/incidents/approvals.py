@@ -81,9 +81,18 @@ def next_step(chain: Sequence[Step], records: Sequence[ApprovalRecord]) -> Step 
 
 
 def check_approval(
-    chain: Sequence[Step], records: Sequence[ApprovalRecord], status: str, person: PersonFacts
-) -> Step:
-    """The step ``person`` approves now; refuses an out-of-state, unauthorised or duplicate approver."""
+    chain: Sequence[Step],
+    records: Sequence[ApprovalRecord],
+    status: str,
+    person: PersonFacts,
+    covering: Sequence[PersonFacts] = (),
+) -> tuple[Step, str | None]:
+    """The step ``person`` approves now, and on whose behalf (None: their own authority).
+
+    ``covering``: the people ``person`` stands in for at this moment (the plan's A/B roles: an
+    unavailable approver's stand-in approves in their place). Refuses an out-of-state, unauthorised
+    or duplicate approver; the four-eyes rule counts the human who approves.
+    """
     if status == "published":
         raise Conflict("声明已发布，不可再审批或修改 / the statement is published and can no longer change")
     if status not in ("in_review", "draft"):
@@ -93,17 +102,26 @@ def check_approval(
     step = next_step(chain, records)
     if step is None:
         raise Conflict("审批已全部完成 / every approval step is already done")
+    on_behalf_of = None
     if not matches_any(step.approvers, person):
-        raise PermissionDenied(
-            f"{person.key} 无权审批“{step.name}”（须为 {', '.join(step.approvers)}）/ "
-            f"{person.key} may not approve step {step.key} (allowed: {', '.join(step.approvers)})"
+        # A stand-in carries the authority of the absent person, whose own record may be inactive.
+        principal = next(
+            (c for c in covering if any(matches(sel, c) for sel in step.approvers) and c.key != person.key),
+            None,
         )
+        if principal is None or not person.active:
+            raise PermissionDenied(
+                f"{person.key} 无权审批“{step.name}”（须为 {', '.join(step.approvers)} 或其代岗人）/ "
+                f"{person.key} may not approve step {step.key} "
+                f"(allowed: {', '.join(step.approvers)} or their stand-in)"
+            )
+        on_behalf_of = principal.key
     if any(r.person == person.key and r.decision == "approve" for r in records):
         raise PermissionDenied(
             f"{person.key} 已审批本版本的其他步骤，同一人不得审批两步 / "
             f"{person.key} already approved another step of this version (four-eyes rule)"
         )
-    return step
+    return step, on_behalf_of
 
 
 def status_after(chain: Sequence[Step], records: Sequence[ApprovalRecord]) -> str:

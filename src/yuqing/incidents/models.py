@@ -170,6 +170,7 @@ class StatementApproval(Base):
     version: Mapped[int] = mapped_column(Integer)
     step: Mapped[str] = mapped_column(String(100))
     person: Mapped[str] = mapped_column(KEY)
+    on_behalf_of: Mapped[str | None] = mapped_column(KEY, nullable=True)  # the absent approver stood in for
     decision: Mapped[str] = mapped_column(String(10))  # approve | reject
     comment: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime)

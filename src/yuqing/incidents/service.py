@@ -984,7 +984,10 @@ def approve_statement(
         person = _person(session, actor)
         chain = _chain(ctx)
         records = _records(session, st)
-        step = approvals.check_approval(chain, records, st.status, _facts_of(session, person))
+        covering = [_facts_of(session, p) for p in org.stood_in_for(session, person, now)]
+        step, on_behalf_of = approvals.check_approval(
+            chain, records, st.status, _facts_of(session, person), covering
+        )
         decision = "reject" if reject else "approve"
         if reject and not comment.strip():
             raise ValidationError("驳回须说明理由 / a rejection needs a comment")
@@ -994,6 +997,7 @@ def approve_statement(
                 version=st.current_version,
                 step=step.key,
                 person=actor,
+                on_behalf_of=on_behalf_of,
                 decision=decision,
                 comment=comment,
                 at=now,
@@ -1011,6 +1015,7 @@ def approve_statement(
                 "version": st.current_version,
                 "step": step.key,
                 "decision": decision,
+                "on_behalf_of": on_behalf_of,
                 "comment": comment,
                 "status": st.status,
             },

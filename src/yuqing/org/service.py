@@ -302,6 +302,15 @@ def available(session: Session, person: Person, at: datetime) -> Person:
         current = nxt
 
 
+def stood_in_for(session: Session, person: Person, at: datetime) -> list[Person]:
+    """The people whose stand-in ``person`` is at ``at`` (following chains), e.g. to carry an
+    absent approver's authority."""
+    absent = session.scalars(
+        select(Person).where(Person.id.in_(select(StandIn.person_id))).order_by(Person.key)
+    ).all()
+    return [p for p in absent if p.key != person.key and available(session, p, at).key == person.key]
+
+
 def contact_points(person: Person) -> list[tuple[str, str]]:
     """(channel, address) in the person's preference order; channels without an address are skipped."""
     points = []

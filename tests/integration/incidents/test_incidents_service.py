@@ -181,6 +181,42 @@ def test_statement_approval_chain_and_immutability(octx):
     assert met["holding_statement"] == octx.clock.now() and met["full_statement"] is None
 
 
+def test_stand_in_approves_for_an_absent_approver(octx):
+    """The plan's A/B roles: with the compliance head away, her stand-in approves the compliance
+    step in her place; the record and the timeline say on whose behalf; back at work, she decides."""
+    from yuqing.org.models import Person, StandIn
+
+    with octx.db.session() as s:
+        head = s.scalar(select(Person).where(Person.key == COMPLIANCE))
+        deputy = s.scalar(select(Person).where(Person.key == CS_HEAD))
+        s.add(StandIn(person_id=head.id, stand_in_id=deputy.id))
+        head.unavailable_until = octx.clock.now() + timedelta(hours=6)
+    inc = open_ii(octx)
+    st = svc.draft_statement(octx, inc.id, actor=PR, kind="holding")
+    with pytest.raises(PermissionDenied, match="stand-in"):
+        svc.approve_statement(octx, st.id, actor=CS_HEAD)  # the legal step is not hers to stand in for
+    svc.approve_statement(octx, st.id, actor=LEGAL)
+    assert svc.approve_statement(octx, st.id, actor=CS_HEAD).status == "approved"
+    with octx.db.session() as s:
+        from yuqing.incidents.models import StatementApproval
+
+        rows = s.execute(
+            select(StatementApproval.person, StatementApproval.on_behalf_of).order_by(StatementApproval.id)
+        ).all()
+        payloads = [
+            e.data for e in s.scalars(select(TimelineEntry).where(TimelineEntry.kind == "statement_approval"))
+        ]
+    assert [tuple(r) for r in rows] == [(LEGAL, None), (CS_HEAD, COMPLIANCE)]
+    assert payloads[-1]["on_behalf_of"] == COMPLIANCE
+    # Once the head is back, her stand-in carries no authority on a new version.
+    octx.clock.advance(timedelta(hours=7))
+    svc.revise_statement(octx, st.id, actor=PR, body=svc.statement_body(octx, st.id) + "\n补充。")
+    svc.approve_statement(octx, st.id, actor=LEGAL_HEAD)
+    with pytest.raises(PermissionDenied):
+        svc.approve_statement(octx, st.id, actor=CS_HEAD)
+    assert svc.approve_statement(octx, st.id, actor=COMPLIANCE).status == "approved"
+
+
 def test_rejection_sends_back_to_draft(octx):
     inc = open_ii(octx)
     st = svc.draft_statement(octx, inc.id, actor=PR, kind="full")

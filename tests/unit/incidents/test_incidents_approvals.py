@@ -67,7 +67,7 @@ def R(step: str, person: str, decision: str = "approve") -> ap.ApprovalRecord:
 )
 def test_check_approval(records, status, person, outcome) -> None:
     if isinstance(outcome, str):
-        assert ap.check_approval(CHAIN, records, status, person).key == outcome
+        assert ap.check_approval(CHAIN, records, status, person)[0].key == outcome
     else:
         with pytest.raises(outcome):
             ap.check_approval(CHAIN, records, status, person)
@@ -76,9 +76,40 @@ def test_check_approval(records, status, person, outcome) -> None:
 def test_four_eyes_one_person_one_step() -> None:
     both = ap.PersonFacts("both", "合规部", roles=())
     chain = [ap.Step("a", "A", ("person:both",)), ap.Step("b", "B", ("dept:合规部",))]
-    assert ap.check_approval(chain, [], "draft", both).key == "a"
+    assert ap.check_approval(chain, [], "draft", both)[0].key == "a"
     with pytest.raises(PermissionDenied, match="four-eyes"):
         ap.check_approval(chain, [R("a", "both")], "in_review", both)
+
+
+DEPUTY = ap.PersonFacts("wang.fang", "品牌与公关部", "公关经理", ())  # no approver role of her own
+AWAY_COMPLIANCE = ap.PersonFacts("liu.yang", "合规部", "合规部总经理", (), active=False)
+
+
+@pytest.mark.parametrize(
+    ("records", "person", "covering", "outcome"),
+    [
+        # the stand-in of the absent legal head approves the legal step in their place
+        ([], DEPUTY, [LEGAL], ("legal", "sun.lei")),
+        # the absent person's record may be inactive: their authority still passes to the stand-in
+        ([R("legal", "sun.lei")], DEPUTY, [AWAY_COMPLIANCE], ("compliance", "liu.yang")),
+        # standing in for someone who is not an approver of this step gives nothing
+        ([], DEPUTY, [COMPLIANCE], PermissionDenied),
+        ([], DEPUTY, [], PermissionDenied),
+        # an approver in their own right approves on their own authority, not on behalf of anyone
+        ([], LEGAL2, [LEGAL], ("legal", None)),
+        # four-eyes counts the human: the stand-in who approved step 1 cannot approve step 2
+        ([R("legal", "wang.fang")], DEPUTY, [COMPLIANCE], PermissionDenied),
+        # an inactive stand-in approves nothing
+        ([], GONE, [LEGAL], PermissionDenied),
+    ],
+)
+def test_stand_ins_approve_for_the_absent(records, person, covering, outcome) -> None:
+    if isinstance(outcome, tuple):
+        step, on_behalf_of = ap.check_approval(CHAIN, records, "in_review", person, covering)
+        assert (step.key, on_behalf_of) == outcome
+    else:
+        with pytest.raises(outcome, match=r"stand-in|four-eyes"):
+            ap.check_approval(CHAIN, records, "in_review", person, covering)
 
 
 @pytest.mark.parametrize(
