@@ -14,6 +14,13 @@ Gibbs sampling so that the same input always gives the same clusters). ``m_z`` i
 documents in ``z``, ``n_z`` its token count, ``n_zw`` the count of token ``w``, ``D`` the number of
 documents in the active set, ``V`` the active vocabulary size and ``L`` the document length.
 
+Size cap: in the scores a cluster with more than ``size_cap`` tokens in a partition counts as if its
+counts there were scaled down to ``size_cap`` (``n_zw * size_cap / n_z``): its word distribution
+keeps its shape but gets no sharper. The plain model makes a big cluster pay ~log(n_z / V*beta) for
+each word of the document that it has not seen, so a short follow-up of a long story, made of a few
+key terms and new chatter, joined any small event that shared the watched bank's name (issue #4).
+The cap is applied to the placement scores only; the stored counts stay exact.
+
 Only clusters sharing a token with the document are scored (an inverted index); a cluster that
 shares nothing always loses to a new cluster. Memory is bounded: clusters idle for longer than
 ``dormant_after`` leave the active set and keep a compact summary (their top tokens) in a bounded
@@ -64,6 +71,12 @@ class ClusterParams:
     # Weight of the language-neutral partitions (``@`` analysis facets: watch targets, risk type,
     # entities; ``~`` bilingual concepts) vs the words of one language.
     struct_weight: float = 1.5
+    # Effective size cap (tokens per partition) of a cluster in the scores: a bigger cluster is scored
+    # as if its counts were scaled down to this size (same word distribution, no sharper). Without it
+    # a long-running story pays ~log(n_z / V*beta) nats for every word of a short follow-up that it
+    # has not seen, and the follow-up rather joins a one-mention event that shares only the bank's
+    # name (issue #4). 0 disables the cap.
+    size_cap: float = 300.0
     # End-of-batch re-check of the placements decided by less than this log-odds (3 nats ~ 20:1);
     # 0 disables the refinement.
     refine_margin: float = 3.0
@@ -114,6 +127,15 @@ class OnlineClusterer:
         self._docs = 0  # documents in the active set (D)
         self._next_id = 1
         self._parts: dict[str, str] = {}
+        # active cluster id -> {partition: size_cap / tokens} for its partitions over ``size_cap``
+        self._scale: dict[int, dict[str, float]] = {}
+        # the same by partition: {partition: {cluster id: scale}} and {partition: {cluster id: table of
+        # log(1 + n * scale / beta) for n < 4096}} (the hot path looks a posting's cluster up once)
+        self._scale_by_part: dict[str, dict[int, float]] = {}
+        self._lnb_by_part: dict[str, dict[int, list[float]]] = {}
+        self._tables: dict[int, list[float]] = {}  # scale level -> that table
+        # weight of each partition's log-likelihood (the words of one language: 1)
+        self._pweight = dict.fromkeys(NEUTRAL, self.params.struct_weight)
         self._lnbr = [math.log((n + self.params.beta) / self.params.beta) for n in range(4096)]
         self._last_margin: tuple[int, float] | None = None  # (doc key, margin) of the last choose()
         # close placements since the last refine(), with the sequence number of their placement
@@ -166,6 +188,51 @@ class OnlineClusterer:
                 posting[state.cluster_id] = posting.get(state.cluster_id, 0) + c
         state.m += docs
         self._docs += docs
+        self._rescale(state)
+
+    def _levels(self, parts: Counter[str]) -> dict[str, int]:
+        """Scale level ``k`` (scale ``2 ** (-k / 8)`` ~ ``size_cap / n``) of the partitions over the cap.
+
+        The scale is rounded to eighths of a power of two (within 4.5 %) so that the hot path can use
+        one precomputed table per level instead of a logarithm per posting."""
+        cap = self.params.size_cap
+        if not cap:
+            return {}
+        out = {}
+        for p, n in parts.items():
+            if n > cap:
+                k = round(8 * math.log2(n / cap))
+                if k > 0:
+                    out[p] = k
+        return out
+
+    def _scales(self, parts: Counter[str]) -> dict[str, float]:
+        return {p: 2.0 ** (-k / 8) for p, k in self._levels(parts).items()}
+
+    def _table(self, k: int) -> list[float]:
+        table = self._tables.get(k)
+        if table is None:
+            f = 2.0 ** (-k / 8) / self.params.beta
+            table = self._tables[k] = [math.log1p(n * f) for n in range(len(self._lnbr))]
+        return table
+
+    def _rescale(self, state: ClusterState) -> None:
+        cap = self.params.size_cap
+        cid = state.cluster_id
+        if not cap or (cid not in self._scale and max(state.parts.values(), default=0) <= cap):
+            return
+        levels = self._levels(state.parts)
+        self._unscale(cid)
+        if levels:
+            self._scale[cid] = {p: 2.0 ** (-k / 8) for p, k in levels.items()}
+            for p, k in levels.items():
+                self._scale_by_part.setdefault(p, {})[cid] = 2.0 ** (-k / 8)
+                self._lnb_by_part.setdefault(p, {})[cid] = self._table(k)
+
+    def _unscale(self, cid: int) -> None:
+        for p in self._scale.pop(cid, ()):
+            del self._scale_by_part[p][cid]
+            del self._lnb_by_part[p][cid]
 
     def _remove_counts(self, state: ClusterState, counts: dict[str, int], docs: int) -> None:
         for w, c in counts.items():
@@ -195,6 +262,7 @@ class OnlineClusterer:
         docs = min(docs, state.m)
         state.m -= docs
         self._docs -= docs
+        self._rescale(state)
 
     def _deactivate(self, cid: int) -> ClusterState:
         state = self.active.pop(cid)
@@ -205,6 +273,7 @@ class OnlineClusterer:
                 if not posting:
                     del self._index[w]
         self._docs -= state.m
+        self._unscale(cid)
         return state
 
     def close(self, cluster_id: int) -> None:
@@ -296,9 +365,6 @@ class OnlineClusterer:
     def _doc_counts(self, tokens: Sequence[str]) -> dict[str, int]:
         return dict(Counter(tokens[: self.params.max_doc_tokens]))
 
-    def _lnb_at(self, n: int) -> float:
-        return math.log((n + self.params.beta) / self.params.beta)
-
     def part_of(self, w: str) -> str:
         """Partition of a token: struct (``@`` facets), shared (``~`` concepts), zh or latin."""
         p = self._parts.get(w)
@@ -339,22 +405,24 @@ class OnlineClusterer:
         in one pass.
         """
         beta = self.params.beta
-        sw = self.params.struct_weight
+        pw = self._pweight
         lg = math.lgamma
         s = math.log(state_m)
+        scale = self._scales(parts)
         for p, length in doc_parts.items():
-            n = parts.get(p, 0)
-            s += (sw if p in NEUTRAL else 1.0) * (lg(n + vbeta) - lg(n + vbeta + length))
+            n = parts.get(p, 0) * scale.get(p, 1.0)
+            s += pw.get(p, 1.0) * (lg(n + vbeta) - lg(n + vbeta + length))
         for w, n_zw, c in overlap:
-            wt = sw if self.part_of(w) in NEUTRAL else 1.0
-            s += wt * (lg(n_zw + beta + c) - lg(n_zw + beta) - lg(beta + c) + lg(beta))
+            p = self.part_of(w)
+            n = n_zw * scale.get(p, 1.0)
+            s += pw.get(p, 1.0) * (lg(n + beta + c) - lg(n + beta) - lg(beta + c) + lg(beta))
         return s
 
     def _new_score(self, doc_parts: dict[str, int], vbeta: float) -> float:
         s = math.log(self.params.alpha * max(self._docs, self.params.min_docs))
-        sw = self.params.struct_weight
+        pw = self._pweight
         for p, length in doc_parts.items():
-            s += (sw if p in NEUTRAL else 1.0) * (math.lgamma(vbeta) - math.lgamma(vbeta + length))
+            s += pw.get(p, 1.0) * (math.lgamma(vbeta) - math.lgamma(vbeta + length))
         return s
 
     def _scored(self, counts: dict[str, int]) -> dict[str, int]:
@@ -380,28 +448,44 @@ class OnlineClusterer:
         beta = self.params.beta
         lnb = self._lnbr
         size = len(lnb)
-        sw = self.params.struct_weight
+        pw = self._pweight
         lg = math.lgamma
         bonus: dict[int, float] = {}
         get = bonus.get
         index = self._index
+        big = self._scale
+        scale_by_part = self._scale_by_part
+        lnb_by_part = self._lnb_by_part
+        log1p = math.log1p
         for w, c in counts.items():
             posting = index.get(w)
             if not posting:
                 continue
-            wt = sw if sw != 1.0 and self.part_of(w) in NEUTRAL else 1.0
+            p = self.part_of(w)
+            wt = pw.get(p, 1.0)
+            tables = lnb_by_part.get(p)
             if c == 1 and wt == 1.0:
+                if not tables:
+                    for cid, n_zw in posting.items():
+                        bonus[cid] = get(cid, 0.0) + (lnb[n_zw] if n_zw < size else log1p(n_zw / beta))
+                    continue
+                scales = scale_by_part[p]
                 for cid, n_zw in posting.items():
-                    bonus[cid] = get(cid, 0.0) + (lnb[n_zw] if n_zw < size else self._lnb_at(n_zw))
+                    if n_zw < size:
+                        bonus[cid] = get(cid, 0.0) + tables.get(cid, lnb)[n_zw]
+                    else:
+                        bonus[cid] = get(cid, 0.0) + log1p(n_zw * scales.get(cid, 1.0) / beta)
             else:
+                scales = scale_by_part.get(p) or {}
                 for cid, n_zw in posting.items():
-                    b = lg(n_zw + beta + c) - lg(n_zw + beta) - lg(beta + c) + lg(beta)
+                    n = n_zw * scales.get(cid, 1.0) if scales else n_zw
+                    b = lg(n + beta + c) - lg(n + beta) - lg(beta + c) + lg(beta)
                     bonus[cid] = get(cid, 0.0) + wt * b
         best_id: int | None = None
         best_score = -math.inf
         active = self.active
         tb = self.params.target_bonus
-        dparts = [(p, length, sw if p in NEUTRAL else 1.0) for p, length in doc_parts.items()]
+        dparts = [(p, length, pw.get(p, 1.0)) for p, length in doc_parts.items()]
         for cid, b in bonus.items():
             st = active[cid]
             if st.closed or st.m <= 0:
@@ -410,13 +494,16 @@ class OnlineClusterer:
                 if groups.isdisjoint(st.groups):
                     continue
                 b += tb
-            sc = math.log(st.m) + b
+            score = math.log(st.m) + b
             parts = st.parts
-            for p, length, pw in dparts:
-                n = parts.get(p, 0) + vbeta
-                sc += pw * (lg(n) - lg(n + length))
-            if sc > best_score or (sc == best_score and best_id is not None and cid < best_id):
-                best_id, best_score = cid, sc
+            scale = big.get(cid) if big else None
+            for p, length, pwt in dparts:
+                n_p = parts.get(p, 0) + vbeta
+                if scale is not None and p in scale:
+                    n_p = parts[p] * scale[p] + vbeta
+                score += pwt * (lg(n_p) - lg(n_p + length))
+            if score > best_score or (score == best_score and best_id is not None and cid < best_id):
+                best_id, best_score = cid, score
         return best_id, best_score, new
 
     def _best_dormant(self, counts: dict[str, int], new: float) -> int | None:

@@ -32,6 +32,8 @@ def params_from_settings(settings: EventSettings) -> ClusterParams:
         beta=settings.cluster_beta,
         struct_weight=settings.cluster_struct_weight,
         target_bonus=settings.cluster_target_bonus,
+        size_cap=settings.cluster_size_cap,
+        refine_margin=settings.cluster_refine_margin,
         dormant_after=timedelta(hours=settings.dormant_after_hours),
         max_active=settings.max_active_events,
         max_dormant=settings.max_dormant_events,

@@ -21,6 +21,17 @@ class EventSettings(BaseModel):
     cluster_target_bonus: float = Field(
         3.0, ge=0, description="Clustering: log-bonus of an event sharing a watch target with the mention"
     )
+    cluster_size_cap: float = Field(
+        300.0,
+        ge=0,
+        description="Clustering: tokens per partition beyond which an event scores as if no bigger "
+        "(keeps short follow-ups with their long story; 0 = off)",
+    )
+    cluster_refine_margin: float = Field(
+        3.0,
+        ge=0,
+        description="Clustering: end-of-batch re-check of placements closer than this (nats; 0 = off)",
+    )
     cluster_max_words: int = Field(30, ge=5, description="Clustering: words used per mention (title first)")
     max_active_events: int = Field(5000, ge=10, description="Bound of the in-memory active event set")
     max_dormant_events: int = Field(20000, ge=0, description="Dormant events kept in memory for wake-up")
