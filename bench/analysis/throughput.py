@@ -3,7 +3,8 @@
     OMP_NUM_THREADS=1 python -m bench.analysis.throughput [--n 4000]
 
 Texts: finnsp / weibo / finfe rows from ../shared/data cut or joined to 180-220 characters (a
-synthetic generator when the data is missing). 20 watch targets with rules.
+synthetic generator when the data is missing). 20 watch targets with rules. English sentiment is
+measured apart on English texts of the same length (n-gram model, transformer, default cascade).
 """
 
 from __future__ import annotations
@@ -76,6 +77,24 @@ def texts(n: int) -> list[str]:
     return out
 
 
+def english_texts(n: int) -> list[str]:
+    """~200-character English finance texts: finance tweets and news sentences joined and cut."""
+    rng = random.Random(11)
+    if (DATA / "twitter_financial_news").is_dir():
+        from yuqing.analysis import datasets
+
+        pool = [r.text for r in datasets.sentiment_en(DATA)]
+    else:
+        pool = ["Bank shares fall after the regulator fines the lender for mis-selling.", "Profit rises 12%."]
+    out = []
+    while len(out) < n:
+        t = rng.choice(pool)
+        while len(t) < 180:
+            t += " " + rng.choice(pool)
+        out.append(t[: rng.randint(180, 220)])
+    return out
+
+
 def bench(name: str, fn: Callable[[], Any], n: int, results: dict[str, Any]) -> None:
     fn()  # warm-up (model loading, caches)
     w0, c0 = time.perf_counter(), time.process_time()
@@ -103,7 +122,7 @@ def main() -> None:
     seg = segment.Segmenter(extra_words(specs))
     models = Models(
         registry.get_model("sentiment_zh"),
-        registry.get_model("sentiment_en"),
+        registry.sentiment_en(),
         registry.get_model("subject"),
         registry.get_model("risk"),
     )
@@ -138,6 +157,17 @@ def main() -> None:
             risk.predict_matrix(models.risk, b, features.zh_vectors(b))
 
     bench("risk (vectorise + predict + rules)", _risk, args.n, steps)
+    # English sentiment: the n-gram model, the shipped transformer on every text, and the default
+    # cascade (the transformer only where the n-gram model is unsure).
+    en = english_texts(min(args.n, 1000))
+    en_models = {
+        "n-gram": registry.sentiment_en(transformer="off"),
+        "transformer": registry.sentiment_en(transformer="all"),
+        "cascade (default)": registry.sentiment_en(),
+    }
+    for label, m in en_models.items():
+        name = f"sentiment en, {label} ({m.version if m is not None else 'lexicon'})"
+        bench(name, lambda m=m: sentiment.predict(en, ["en"] * len(en), {"en": m}), len(en), steps)
     pairs = [(t, m) for t in xs if (m := match_targets(t, compiled))]
     sub_n = len(pairs)
     bench(

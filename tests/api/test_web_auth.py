@@ -107,6 +107,7 @@ def test_session_cookie_flags_and_csrf_required_for_unsafe_calls(ctx) -> None:
     r = client.post("/api/v1/users", json=body, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 201 and r.json()["roles"] == ["viewer"]
     # a tampered cookie is no session
+    client.cookies.clear()
     client.cookies.set(auth.SESSION_COOKIE, "forged.value.sig")
     assert client.get("/api/v1/auth/me").status_code == 401
 

@@ -141,6 +141,31 @@ def train_sentiment_cmd(
     _train("sentiment", data, with_labels, out)
 
 
+@train_app.command("sentiment-transformer")
+def train_sentiment_transformer_cmd(
+    data: Path = typer.Option(..., "--data", help="公开数据目录 / shared data dir (../shared/data)"),
+    out: Path | None = typer.Option(None, "--out", help="输出目录 / output dir (default: shipped models)"),
+    epochs: int | None = typer.Option(
+        None, help="轮数（默认 3）/ epochs (default 3; fewer for a quick check)"
+    ),
+    limit: int | None = typer.Option(
+        None, help="只用前 N 行（快速检查）/ first N training rows (quick check)"
+    ),
+) -> None:
+    """微调英文情感 transformer（需 train-transformer 依赖，CPU 约 40 分钟）/ fine-tune the English
+    sentiment transformer (needs the train-transformer extra; about 40 CPU-minutes)."""
+    from yuqing.analysis import registry
+    from yuqing.analysis.train_transformer import train_sentiment_transformer
+
+    if not data.is_dir():
+        raise ValidationError(f"找不到数据 / data not found: {data}", code="data_missing")
+    out_dir = out or registry.shipped_dir()
+    result = train_sentiment_transformer(data, out_dir, epochs=epochs, limit=limit)
+    console.print(f"已训练 / trained [bold]{result['model']}[/] {result['version']} -> {out_dir}")
+    registry.clear_cache()
+    print_json(result)
+
+
 @train_app.command("subject")
 def train_subject_cmd(
     data: Path = typer.Option(..., "--data", help=DATA_HELP),

@@ -13,7 +13,8 @@ from yuqing.analysis import entities as entities_mod
 from yuqing.analysis import features, lang, risk, segment, sentiment, subject
 from yuqing.analysis.influence import influence_score
 from yuqing.analysis.linear import LinearModel
-from yuqing.analysis.targets import CompiledTarget, TargetMatch, match_targets
+from yuqing.analysis.sentiment import SentimentModel
+from yuqing.analysis.targets import CompiledTarget, TargetMatch, excluded_names, match_targets
 
 SUBJECT_MIN_NEG = 0.2  # below this text-level negativity the subject model is skipped (nothing to attribute)
 MAX_TOKENS = 400
@@ -71,7 +72,7 @@ class AnalysisOutput:
 @dataclass
 class Models:
     sentiment_zh: LinearModel | None = None
-    sentiment_en: LinearModel | None = None
+    sentiment_en: SentimentModel | None = None
     subject: LinearModel | None = None
     risk: LinearModel | None = None
 
@@ -133,6 +134,9 @@ def analyse_batch(
     matches_all = [match_targets(texts[i], targets) for i in range(len(items))]
     tokens_all = [seg.cut(t)[:MAX_TOKENS] for t in texts]
     ents_all = [entities_mod.extract_entities(texts[i], specs, tokens_all[i]) for i in range(len(items))]
+    for i, text in enumerate(texts):
+        if ents_all[i] and (gone := excluded_names(text, targets)):
+            ents_all[i] = [e for e in ents_all[i] if e.text not in gone]
     by_id = {t.spec.id: t.spec for t in targets}
     pair_jobs: list[tuple[int, list[str], list[str]]] = []  # (row, names per match, all entities)
     for i, matches in enumerate(matches_all):

@@ -8,10 +8,12 @@ from typing import Any
 
 from yuqing.analysis import datasets, features, lang, registry, risk, sentiment, subject
 from yuqing.analysis.core import Models
+from yuqing.analysis.settings import AnalysisSettings
 from yuqing.analysis.train import _classification_metrics, subject_score
 from yuqing.errors import ValidationError
 
 SENT_3 = ("negative", "neutral", "positive")
+DEFAULTS = AnalysisSettings()  # `yuqing eval` scores the default configuration
 SENT_2 = ("negative", "non_negative")
 
 
@@ -41,7 +43,9 @@ def _label(obj: dict[str, Any], path: Path, allowed: tuple[str, ...] | frozenset
 def models_from(model_dir: str | None) -> Models:
     return Models(
         sentiment_zh=registry.get_model("sentiment_zh", model_dir),
-        sentiment_en=registry.get_model("sentiment_en", model_dir),
+        sentiment_en=registry.sentiment_en(
+            model_dir, DEFAULTS.english_transformer, DEFAULTS.english_transformer_below
+        ),
         subject=registry.get_model("subject", model_dir),
         risk=registry.get_model("risk", model_dir),
     )

@@ -7,6 +7,8 @@ from importlib import resources
 from pathlib import Path
 
 from yuqing.analysis.linear import LinearModel
+from yuqing.analysis.sentiment import Cascade
+from yuqing.analysis.transformer import TransformerModel
 
 MODEL_FILES = {
     "sentiment_zh": "sentiment_zh.joblib",
@@ -15,6 +17,7 @@ MODEL_FILES = {
     "risk": "risk_zh.joblib",
 }
 _cache: dict[tuple[str, str], LinearModel | None] = {}
+_tf_cache: dict[tuple[str, str], TransformerModel | None] = {}
 _lock = threading.Lock()
 
 
@@ -30,6 +33,10 @@ def model_path(key: str, model_dir: str | Path | None = None) -> Path:
     return path
 
 
+# A transformer that, when its files are present, answers for a key instead of the linear model.
+TRANSFORMER_FILES = {"sentiment_en": "sentiment_en_tf.json"}
+
+
 def get_model(key: str, model_dir: str | Path | None = None) -> LinearModel | None:
     """The model, or None when no file exists (the stage then uses its lexicon fallback)."""
     path = model_path(key, model_dir)
@@ -40,6 +47,41 @@ def get_model(key: str, model_dir: str | Path | None = None) -> LinearModel | No
         return _cache[cache_key]
 
 
+def get_transformer(key: str, model_dir: str | Path | None = None) -> TransformerModel | None:
+    """The transformer for ``key`` when shipped (or in ``model_dir``), else None."""
+    name = TRANSFORMER_FILES.get(key)
+    if name is None:
+        return None
+    path = Path(model_dir) / name if model_dir else shipped_dir() / name
+    if model_dir and not path.is_file():
+        path = shipped_dir() / name
+    cache_key = ("tf:" + key, str(path))
+    with _lock:
+        if cache_key not in _tf_cache:
+            _tf_cache[cache_key] = TransformerModel.load(path) if path.is_file() else None
+        return _tf_cache[cache_key]
+
+
+def sentiment_en(
+    model_dir: str | Path | None = None, transformer: str = "uncertain", below: float = 0.8
+) -> LinearModel | TransformerModel | Cascade | None:
+    """English sentiment as configured (``transformer``: off | uncertain | all). A retrained set in
+    ``model_dir`` without a transformer of its own is used as it is (its linear model alone)."""
+    linear = get_model("sentiment_en", model_dir)
+    own_tf = model_dir is not None and (Path(model_dir) / TRANSFORMER_FILES["sentiment_en"]).is_file()
+    if transformer == "off" or (
+        model_dir and (Path(model_dir) / MODEL_FILES["sentiment_en"]).is_file() and not own_tf
+    ):
+        return linear
+    tf = get_transformer("sentiment_en", model_dir)
+    if tf is None:
+        return linear
+    if transformer == "all" or linear is None:
+        return tf
+    return Cascade(linear, tf, below)
+
+
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _tf_cache.clear()

@@ -7,7 +7,7 @@ answers (so that a fresh clone without trained models still runs), flagged as ``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +15,24 @@ import scipy.sparse as sp
 
 from yuqing.analysis import features
 from yuqing.analysis.linear import LinearModel
+from yuqing.analysis.transformer import TransformerModel
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """The n-gram model answers where it is sure; the transformer decides the rest (speed: the
+    transformer costs ~30x more per text)."""
+
+    first: LinearModel
+    second: TransformerModel
+    below: float  # top probability of ``first`` under which ``second`` decides
+
+    @property
+    def version(self) -> str:
+        return f"{self.first.version}+{self.second.version}<{self.below:g}"
+
+
+SentimentModel = LinearModel | TransformerModel | Cascade
 
 LABELS = ("negative", "neutral", "positive")
 NEG_WORDS = (
@@ -83,14 +101,8 @@ def _lexicon(text: str, lang: str) -> SentimentResult:
     return SentimentResult(max(probs, key=lambda k: probs[k]), probs["negative"], probs)
 
 
-def predict_matrix(
-    model: LinearModel, x: sp.spmatrix, texts: Sequence[str] = (), lang: str = "zh"
-) -> list[SentimentResult]:
-    """``x`` is the text vector; the lexicon columns are appended when the model was trained with them."""
-    if model.coef.shape[1] == x.shape[1] + features.N_LEXICON:
-        x = features.sentiment_design(x, texts, lang)
-    proba = model.predict_proba(x)
-    idx = {c: i for i, c in enumerate(model.classes)}
+def _results(proba: np.ndarray, classes: Sequence[str]) -> list[SentimentResult]:
+    idx = {c: i for i, c in enumerate(classes)}
     out = []
     for row in proba:
         probs = {lab: float(row[idx[lab]]) if lab in idx else 0.0 for lab in LABELS}
@@ -100,8 +112,17 @@ def predict_matrix(
     return out
 
 
+def predict_matrix(
+    model: LinearModel, x: sp.spmatrix, texts: Sequence[str] = (), lang: str = "zh"
+) -> list[SentimentResult]:
+    """``x`` is the text vector; the lexicon columns are appended when the model was trained with them."""
+    if model.coef.shape[1] == x.shape[1] + features.N_LEXICON:
+        x = features.sentiment_design(x, texts, lang)
+    return _results(model.predict_proba(x), model.classes)
+
+
 def predict(
-    texts: Sequence[str], langs: Sequence[str], models: dict[str, LinearModel | None]
+    texts: Sequence[str], langs: Sequence[str], models: Mapping[str, SentimentModel | None]
 ) -> list[SentimentResult]:
     """Batch prediction; ``models`` maps ``zh``/``en`` to a model (or None for the lexicon)."""
     results: list[SentimentResult | None] = [None] * len(texts)
@@ -110,12 +131,20 @@ def predict(
         if not rows:
             continue
         model = models.get(lang)
-        if model is None:
-            for i in rows:
-                results[i] = _lexicon(texts[i], lang)
-            continue
         sub = [texts[i] for i in rows]
-        x = features.vectors(sub, lang)
-        for i, r in zip(rows, predict_matrix(model, x, sub, lang), strict=True):
+        if model is None:
+            out = [_lexicon(t, lang) for t in sub]
+        elif isinstance(model, TransformerModel):
+            out = _results(model.predict_proba(sub), model.classes)
+        elif isinstance(model, Cascade):
+            out = predict_matrix(model.first, features.vectors(sub, lang), sub, lang)
+            unsure = [j for j, r in enumerate(out) if max(r.probs.values()) < model.below]
+            if unsure:
+                second = _results(model.second.predict_proba([sub[j] for j in unsure]), model.second.classes)
+                for j, r in zip(unsure, second, strict=True):
+                    out[j] = r
+        else:
+            out = predict_matrix(model, features.vectors(sub, lang), sub, lang)
+        for i, r in zip(rows, out, strict=True):
             results[i] = r
     return [r for r in results if r is not None]

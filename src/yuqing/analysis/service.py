@@ -77,10 +77,11 @@ def load_targets(session: Session, target_id: int | None = None) -> list[Compile
 
 
 def get_models(ctx: AppContext) -> Models:
-    d = ctx.settings.analysis.model_dir
+    a = ctx.settings.analysis
+    d = a.model_dir
     return Models(
         sentiment_zh=registry.get_model("sentiment_zh", d),
-        sentiment_en=registry.get_model("sentiment_en", d),
+        sentiment_en=registry.sentiment_en(d, a.english_transformer, a.english_transformer_below),
         subject=registry.get_model("subject", d),
         risk=registry.get_model("risk", d),
     )

@@ -97,6 +97,19 @@ def match_one(target: CompiledTarget, text_norm: str) -> TargetMatch | None:
     return TargetMatch(target.spec.id, target.spec.name, via, matched, spans)
 
 
+def excluded_names(text: str, targets: Iterable[CompiledTarget]) -> set[str]:
+    """Names of the targets whose exclusion words occur in the text: the monitoring scheme says the
+    text is not about them (a 招聘 advert), so they are not its entities either — otherwise the
+    name alone would pull such texts into the target's events."""
+    norm = normalise(text)
+    return {
+        n
+        for t in targets
+        if t.exclude_norm and any(rules.find_spans(norm, x) for x in t.exclude_norm)
+        for n in t.spec.all_terms
+    }
+
+
 def match_targets(text: str, targets: Iterable[CompiledTarget]) -> list[TargetMatch]:
     """All targets the text concerns, in the given order."""
     norm = normalise(text)

@@ -63,6 +63,23 @@ def has_glyphs(path: str, text: str, index: int = 0) -> bool:
 @functools.lru_cache(maxsize=8)
 def find_cjk_font(preferred: tuple[str, ...] = DEFAULT_FONTS) -> CjkFont:
     """The first installed font of ``preferred`` that really has Chinese glyphs (ConfigError if none)."""
+    found = _search(preferred)
+    if found is None:
+        # matplotlib caches the font list on first use: fonts installed since are not in it.
+        known = {e.fname for e in font_manager.fontManager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in known:
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        found = _search(preferred)
+    if found is None:
+        raise ConfigError(MISSING_FONT)
+    return found
+
+
+def _search(preferred: tuple[str, ...]) -> CjkFont | None:
     entries = font_manager.fontManager.ttflist
     for name in preferred:
         for entry in entries:
@@ -74,7 +91,7 @@ def find_cjk_font(preferred: tuple[str, ...] = DEFAULT_FONTS) -> CjkFont:
             entry.fname, PROBE, getattr(entry, "index", 0) or 0
         ):
             return CjkFont(entry.name, entry.fname, getattr(entry, "index", 0) or 0)
-    raise ConfigError(MISSING_FONT)
+    return None
 
 
 def _figure(width: float = 8.0, height: float = 3.2) -> Figure:

@@ -61,13 +61,30 @@ def test_has_glyphs_is_false_for_a_latin_only_font():
     assert not charts.has_glyphs(dejavu, "舆情")
 
 
-def test_no_cjk_font_is_a_clear_error():
+def test_no_cjk_font_is_a_clear_error(monkeypatch):
+    from matplotlib import font_manager
+
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])  # nothing installed either
     with pytest.raises(ConfigError, match="fonts-noto-cjk"):
         _find_only(("No Such Font",))
 
 
+def test_fonts_installed_after_matplotlib_cached_its_list_are_found(font):
+    """matplotlib caches the font list on first use; a CJK font installed later is found by a rescan."""
+    from matplotlib import font_manager
+
+    saved = font_manager.fontManager.ttflist
+    try:
+        font_manager.fontManager.ttflist = [e for e in saved if e.name == "DejaVu Sans"]  # a stale cache
+        charts.find_cjk_font.cache_clear()
+        assert charts.find_cjk_font().path == font.path
+    finally:
+        font_manager.fontManager.ttflist = saved
+        charts.find_cjk_font.cache_clear()
+
+
 def _find_only(names: tuple[str, ...]) -> None:
-    """``find_cjk_font`` restricted to fonts that do not exist (no fallback scan)."""
+    """``find_cjk_font`` restricted to fonts that do not exist."""
     from matplotlib import font_manager
 
     saved = font_manager.fontManager.ttflist
