@@ -40,11 +40,11 @@ def _label(obj: dict[str, Any], path: Path, allowed: tuple[str, ...] | frozenset
     return v
 
 
-def models_from(model_dir: str | None) -> Models:
+def models_from(model_dir: str | None, english_transformer: str | None = None) -> Models:
     return Models(
         sentiment_zh=registry.get_model("sentiment_zh", model_dir),
         sentiment_en=registry.sentiment_en(
-            model_dir, DEFAULTS.english_transformer, DEFAULTS.english_transformer_below
+            model_dir, english_transformer or DEFAULTS.english_transformer, DEFAULTS.english_transformer_below
         ),
         subject=registry.get_model("subject", model_dir),
         risk=registry.get_model("risk", model_dir),
@@ -153,10 +153,14 @@ def _top_confusions(y: list[str], p: list[str], k: int = 5) -> list[list[Any]]:
 EVALUATORS = {"sentiment": eval_sentiment, "subject": eval_subject, "risk": eval_risk}
 
 
-def evaluate(kind: str, path: Path, model_dir: str | None = None) -> dict[str, Any]:
+def evaluate(
+    kind: str, path: Path, model_dir: str | None = None, english_transformer: str | None = None
+) -> dict[str, Any]:
+    """Metrics of the models in ``model_dir`` (default: shipped), English sentiment configured as
+    ``english_transformer`` (default: the setting's default)."""
     if kind not in EVALUATORS:
         raise ValidationError(f"未知的评估类型 / unknown eval kind {kind!r}; expected sentiment|subject|risk")
-    m = EVALUATORS[kind](path, models_from(model_dir))
+    m = EVALUATORS[kind](path, models_from(model_dir, english_transformer))
     m["kind"] = kind
     m["data"] = str(path)
     return m

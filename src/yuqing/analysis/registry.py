@@ -65,15 +65,10 @@ def get_transformer(key: str, model_dir: str | Path | None = None) -> Transforme
 def sentiment_en(
     model_dir: str | Path | None = None, transformer: str = "uncertain", below: float = 0.8
 ) -> LinearModel | TransformerModel | Cascade | None:
-    """English sentiment as configured (``transformer``: off | uncertain | all). A retrained set in
-    ``model_dir`` without a transformer of its own is used as it is (its linear model alone)."""
+    """English sentiment as configured (``transformer``: off | uncertain | all); each model from
+    ``model_dir`` when it holds one (a firm's retrained n-gram model keeps the shipped transformer)."""
     linear = get_model("sentiment_en", model_dir)
-    own_tf = model_dir is not None and (Path(model_dir) / TRANSFORMER_FILES["sentiment_en"]).is_file()
-    if transformer == "off" or (
-        model_dir and (Path(model_dir) / MODEL_FILES["sentiment_en"]).is_file() and not own_tf
-    ):
-        return linear
-    tf = get_transformer("sentiment_en", model_dir)
+    tf = get_transformer("sentiment_en", model_dir) if transformer != "off" else None
     if tf is None:
         return linear
     if transformer == "all" or linear is None:

@@ -80,12 +80,22 @@ def find_cjk_font(preferred: tuple[str, ...] = DEFAULT_FONTS) -> CjkFont:
 
 
 def _search(preferred: tuple[str, ...]) -> CjkFont | None:
-    entries = font_manager.fontManager.ttflist
+    # matplotlib's own choice for each family (the regular face, as charts will use it)
     for name in preferred:
-        for entry in entries:
-            if entry.name == name and has_glyphs(entry.fname, PROBE, getattr(entry, "index", 0) or 0):
-                return CjkFont(entry.name, entry.fname, getattr(entry, "index", 0) or 0)
-    # Any other installed font that covers the probe (a firm's own font, say)
+        try:
+            resolved = font_manager.findfont(
+                font_manager.FontProperties(family=name), fallback_to_default=False
+            )
+        except ValueError:
+            continue
+        index = int(getattr(resolved, "face_index", 0) or 0)
+        if has_glyphs(str(resolved), PROBE, index):
+            return CjkFont(name, str(resolved), index)
+    # Any other installed font that covers the probe (a firm's own font, say), regular faces first
+    entries = sorted(
+        font_manager.fontManager.ttflist,
+        key=lambda e: (str(e.weight).lower() not in ("400", "normal", "regular"), e.style != "normal"),
+    )
     for entry in entries:
         if ("CJK" in entry.name or "Hei" in entry.name or "Song" in entry.name) and has_glyphs(
             entry.fname, PROBE, getattr(entry, "index", 0) or 0

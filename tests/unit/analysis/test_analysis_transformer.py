@@ -47,15 +47,20 @@ def test_a_text_scores_the_same_whatever_else_is_in_the_batch() -> None:
 
 
 def test_routing_follows_the_setting_and_a_retrained_set(tmp_path: Path) -> None:
+    assert MODEL is not None
     default = registry.sentiment_en()
-    assert isinstance(default, Cascade) and default.second is MODEL and default.below == 0.8
-    assert registry.sentiment_en(transformer="all") is MODEL
+    assert isinstance(default, Cascade) and default.second.version == MODEL.version and default.below == 0.8
+    every = registry.sentiment_en(transformer="all")
+    assert isinstance(every, TransformerModel) and every.version == MODEL.version
     linear = registry.sentiment_en(transformer="off")
     assert isinstance(linear, LinearModel)
     linear.save(tmp_path / "sentiment_en.joblib")
     registry.clear_cache()
-    try:  # a retrained set without a transformer of its own is scored as it is
-        assert isinstance(registry.sentiment_en(tmp_path), LinearModel)
+    try:  # a retrained n-gram model keeps the shipped transformer behind it
+        retrained = registry.sentiment_en(tmp_path)
+        assert isinstance(retrained, Cascade) and retrained.first is not linear
+        assert retrained.second.version == MODEL.version
+        assert registry.sentiment_en(tmp_path, transformer="off") is retrained.first
     finally:
         registry.clear_cache()
 

@@ -76,10 +76,13 @@ def test_fonts_installed_after_matplotlib_cached_its_list_are_found(font):
     saved = font_manager.fontManager.ttflist
     try:
         font_manager.fontManager.ttflist = [e for e in saved if e.name == "DejaVu Sans"]  # a stale cache
+        font_manager.fontManager._findfont_cached.cache_clear()
         charts.find_cjk_font.cache_clear()
         assert charts.find_cjk_font().path == font.path
+        assert len(font_manager.fontManager.ttflist) > 1  # found by the rescan
     finally:
         font_manager.fontManager.ttflist = saved
+        font_manager.fontManager._findfont_cached.cache_clear()
         charts.find_cjk_font.cache_clear()
 
 
@@ -90,10 +93,12 @@ def _find_only(names: tuple[str, ...]) -> None:
     saved = font_manager.fontManager.ttflist
     try:
         font_manager.fontManager.ttflist = [e for e in saved if e.name == "DejaVu Sans"]
+        font_manager.fontManager._findfont_cached.cache_clear()
         charts.find_cjk_font.cache_clear()
         charts.find_cjk_font(names)
     finally:
         font_manager.fontManager.ttflist = saved
+        font_manager.fontManager._findfont_cached.cache_clear()
         charts.find_cjk_font.cache_clear()
 
 
