@@ -204,7 +204,12 @@ def test_stand_in_approves_for_an_absent_approver(octx):
             select(StatementApproval.person, StatementApproval.on_behalf_of).order_by(StatementApproval.id)
         ).all()
         payloads = [
-            e.data for e in s.scalars(select(TimelineEntry).where(TimelineEntry.kind == "statement_approval"))
+            e.data
+            for e in s.scalars(
+                select(TimelineEntry)
+                .where(TimelineEntry.kind == "statement_approval")
+                .order_by(TimelineEntry.incident_id, TimelineEntry.seq)
+            )
         ]
     assert [tuple(r) for r in rows] == [(LEGAL, None), (CS_HEAD, COMPLIANCE)]
     assert payloads[-1]["on_behalf_of"] == COMPLIANCE
