@@ -93,10 +93,14 @@ def pair_parts(
     return x_text, x_win, dense
 
 
+def join_parts(x_text: sp.csr_matrix, x_win: sp.csr_matrix, dense: np.ndarray) -> sp.csr_matrix:
+    """The pair model's rows: the three blocks side by side."""
+    return sp.hstack([x_text, x_win, sp.csr_matrix(dense)], format="csr")
+
+
 def pair_matrix(items: Sequence[tuple[str, str, str, Sequence[str]]]) -> sp.csr_matrix:
     """Rows for (text, title, entity, all_entities) tuples."""
-    x_text, x_win, dense = pair_parts(items)
-    return sp.hstack([x_text, x_win, sp.csr_matrix(dense)], format="csr")
+    return join_parts(*pair_parts(items))
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,7 @@ def predict_pairs(
     if not items:
         return []
     x_text, x_win, dense = pair_parts(items)
-    x = sp.hstack([x_text, x_win, sp.csr_matrix(dense)], format="csr")
+    x = join_parts(x_text, x_win, dense)
     stacker = model.extra.get("stacker")
     if stacker is None:
         return [float(p) for p in model.predict_proba(x)[:, 1]]

