@@ -25,12 +25,15 @@ def shipped_dir() -> Path:
     return Path(str(resources.files("yuqing.analysis").joinpath("models_data")))
 
 
-def model_path(key: str, model_dir: str | Path | None = None) -> Path:
-    base = Path(model_dir) if model_dir else shipped_dir()
-    path = base / MODEL_FILES[key]
+def _resolve(name: str, model_dir: str | Path | None) -> Path:
+    path = (Path(model_dir) if model_dir else shipped_dir()) / name
     if model_dir and not path.is_file():  # a retrained set may hold only some models
-        path = shipped_dir() / MODEL_FILES[key]
+        path = shipped_dir() / name
     return path
+
+
+def model_path(key: str, model_dir: str | Path | None = None) -> Path:
+    return _resolve(MODEL_FILES[key], model_dir)
 
 
 # A transformer that, when its files are present, answers for a key instead of the linear model.
@@ -52,9 +55,7 @@ def get_transformer(key: str, model_dir: str | Path | None = None) -> Transforme
     name = TRANSFORMER_FILES.get(key)
     if name is None:
         return None
-    path = Path(model_dir) / name if model_dir else shipped_dir() / name
-    if model_dir and not path.is_file():
-        path = shipped_dir() / name
+    path = _resolve(name, model_dir)
     cache_key = ("tf:" + key, str(path))
     with _lock:
         if cache_key not in _tf_cache:
