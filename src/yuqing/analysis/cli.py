@@ -152,8 +152,8 @@ def train_sentiment_transformer_cmd(
         None, help="只用前 N 行（快速检查）/ first N training rows (quick check)"
     ),
 ) -> None:
-    """微调英文情感 transformer（需 train-transformer 依赖，CPU 约 40 分钟）/ fine-tune the English
-    sentiment transformer (needs the train-transformer extra; about 40 CPU-minutes)."""
+    """微调英文情感 transformer（需 train-transformer 依赖，CPU 约 25–45 分钟）/ fine-tune the English
+    sentiment transformer (needs the train-transformer extra; about 25-45 CPU-minutes)."""
     from yuqing.analysis import registry
     from yuqing.analysis.train_transformer import train_sentiment_transformer
 
