@@ -135,8 +135,9 @@ def analyse_batch(
     tokens_all = [seg.cut(t)[:MAX_TOKENS] for t in texts]
     ents_all = [entities_mod.extract_entities(texts[i], specs, tokens_all[i]) for i in range(len(items))]
     for i, text in enumerate(texts):
-        if ents_all[i] and (gone := excluded_names(text, targets)):
+        if gone := excluded_names(text, targets):  # nor are they its words for the events stage
             ents_all[i] = [e for e in ents_all[i] if e.text not in gone]
+            tokens_all[i] = [t for t in tokens_all[i] if t not in gone]
     by_id = {t.spec.id: t.spec for t in targets}
     pair_jobs: list[tuple[int, list[str], list[str]]] = []  # (row, names per match, all entities)
     for i, matches in enumerate(matches_all):

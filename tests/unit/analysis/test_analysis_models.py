@@ -193,9 +193,9 @@ def test_core_batch_is_deterministic_and_complete() -> None:
     assert set(a[0].model_versions) == {"sentiment_zh", "sentiment_en", "subject", "risk"}
 
 
-def test_a_targets_exclusion_words_drop_its_names_from_the_entities() -> None:
-    """A 招聘 advert is not about the bank by the monitoring scheme: no target, and no entity either
-    (else the name alone links it to the bank's events)."""
+def test_a_targets_exclusion_words_drop_its_names_from_the_entities_and_tokens() -> None:
+    """A 招聘 advert is not about the bank by the monitoring scheme: no target, and neither an entity
+    nor a word of the events stage (else the name alone links it to the bank's events)."""
     spec = TargetSpec(1, "华信银行", ("华信",), rule="(华信银行 OR 华信) NOT 招聘", exclude=("招聘",))
     items = [
         MentionInput(1, "", "华信银行2027届校园招聘正式启动，岗位包括客户经理", "jobs", "personal"),
@@ -203,7 +203,10 @@ def test_a_targets_exclusion_words_drop_its_names_from_the_entities() -> None:
     ]
     advert, complaint = analyse_batch(items, [compile_target(spec)], _shipped())
     assert advert.targets == () and "华信银行" not in {e["text"] for e in advert.entities}
+    names = {"华信银行", "华信"}
+    assert not names & set(advert.tokens) and "招聘" in advert.tokens
     assert complaint.targets[0].target_id == 1 and "华信银行" in {e["text"] for e in complaint.entities}
+    assert names & set(complaint.tokens)
 
 
 @pytest.mark.parametrize(("rows", "depth"), [(1, 2), (7, 3), (300, 6)])
