@@ -67,7 +67,7 @@ def risk_cv(recs: Sequence[datasets.Labelled]) -> dict[str, Any]:
     gold: list[str] = []
     pred: list[str] = []
     for tr, te in GroupKFold(n_splits=5).split(x, y, groups):
-        clf = train._sgd(3e-6, 25, class_weight="balanced").fit(x[tr], y[tr])
+        clf = train.risk_classifier().fit(x[tr], y[tr])
         model = train._to_linear(clf, "risk_zh", "cv", 1.0, {})
         te_texts = [texts[i] for i in te]
         p = [r.risk_type for r in risk.predict_matrix(model, te_texts, x[te])]
