@@ -9,9 +9,11 @@ suite on PostgreSQL (a scratch database is created per test session). Tests that
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -169,3 +171,23 @@ def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def ctx(db: Database, settings: Settings, clock: ManualClock) -> AppContext:
     """A full application context over the test database, with an in-process bus and a manual clock."""
     return AppContext(settings=settings, db=db, clock=clock, bus=InProcessBus())
+
+
+@pytest.fixture
+def make_certificate(tmp_path: Path) -> Callable[[str, str], tuple[Path, Path]]:
+    """``make(name, san)``: a self-signed certificate and its key for a test TLS server, made with the
+    openssl command (``san`` e.g. ``DNS:host.test`` or ``IP:127.0.0.1``)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl command not available to make a test certificate")
+
+    def make(name: str, san: str) -> tuple[Path, Path]:
+        cert, key = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", str(key),
+             "-out", str(cert), "-subj", f"/CN={name}", "-addext", f"subjectAltName={san}"],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        return cert, key
+
+    return make

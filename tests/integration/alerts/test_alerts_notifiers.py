@@ -9,12 +9,10 @@ import email.policy
 import hashlib
 import hmac
 import json
-import shutil
 import ssl
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -290,32 +288,8 @@ def test_email_plain_smtp_chinese_subject_and_parts() -> None:
 
 
 @pytest.fixture
-def self_signed(tmp_path: Path) -> tuple[str, str]:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl not available to make a self-signed certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
+def self_signed(make_certificate: Callable[[str, str], tuple[Path, Path]]) -> tuple[str, str]:
+    cert, key = make_certificate("127.0.0.1", "IP:127.0.0.1")
     return str(cert), str(key)
 
 

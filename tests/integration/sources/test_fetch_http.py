@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-import shutil
 import ssl
-import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -250,38 +248,11 @@ def test_robots_server_error_means_come_back_later() -> None:
         assert error.code == "robots_unavailable"
 
 
-def _certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl command not available to make a test certificate")
-    cert, key = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            f"/CN={name}",
-            "-addext",
-            f"subjectAltName=DNS:{name}",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
-def test_tls_still_verifies_the_host_name_on_a_pinned_connection(tmp_path: Path) -> None:
+def test_tls_still_verifies_the_host_name_on_a_pinned_connection(
+    make_certificate: Callable[[str, str], tuple[Path, Path]],
+) -> None:
     """The connection goes to the checked IP, yet SNI and the certificate check use the host name."""
-    cert, key = _certificate(tmp_path, "secure.example.test")
+    cert, key = make_certificate("secure.example.test", "DNS:secure.example.test")
     server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_tls.load_cert_chain(cert, key)
     client_tls = ssl.create_default_context(cafile=str(cert))
