@@ -168,8 +168,9 @@ def _plausible(body: bytes, text: str, encoding: str, *, from_document: bool) ->
         return not from_document and len(body) % 2 == 0
     if not any(b > 0x7F for b in body):
         return True  # pure ASCII: every ASCII-compatible declaration is fine
-    if encoding != "utf-8" and _strict(body, "utf-8") is not None:
-        return False  # valid multi-byte UTF-8 by accident is vanishingly rare
+    utf8 = _strict(body, "utf-8") if encoding != "utf-8" else None
+    if utf8 is not None and not _utf8_by_accident(body, utf8, encoding):
+        return False  # valid multi-byte UTF-8 by accident is rare, but for a few characters
     if encoding.startswith(_SINGLE_BYTE_PREFIXES):
         return _single_byte_plausible(text)
     if encoding in ("gb18030", "big5", "big5hkscs"):
@@ -184,6 +185,24 @@ def _plausible(body: bytes, text: str, encoding: str, *, from_document: bool) ->
             alt = _strict(body, "big5hkscs")
         return alt is None or cjk_score(alt) < max(0.8, own + 0.2)
     return True
+
+
+def _utf8_by_accident(body: bytes, utf8_text: str, cjk_encoding: str | None) -> bool:
+    """Chinese bytes that also happen to be valid UTF-8: likely in a short text (专 in GBK is D7 A8,
+    which is UTF-8 for the Hebrew ר). Said when ``cjk_encoding`` (a Chinese charset the document
+    names) reads as Han characters and CJK punctuation only, rare ones included, while the UTF-8
+    reading is made of two-byte sequences only (U+0080-U+07FF: Latin, Greek, Cyrillic, Hebrew, ...),
+    which real UTF-8 Chinese, Han or punctuation, never is."""
+    if cjk_encoding not in ("gb18030", "big5", "big5hkscs"):
+        return False
+    if any(ord(c) >= 0x800 for c in utf8_text[:200_000]):
+        return False
+    alt = _strict(body, cjk_encoding)
+    if alt is None:
+        return False
+    non_ascii = [m.group() for m in itertools.islice(_NON_ASCII.finditer(alt), 4000)]
+    han = sum(1 for c in non_ascii if _is_han(c))
+    return han > 0 and all(_is_han(c) or _common_punct(c) for c in non_ascii)
 
 
 def _decode_cjk(body: bytes) -> tuple[str, str] | None:
@@ -241,9 +260,10 @@ def _decode(body: bytes, declared: str | None) -> Decoded:
         if body.startswith(bom):
             text = body[len(bom) :].decode(encoding, "replace")
             return Decoded(text, encoding, "bom", lossy="\ufffd" in text)
+    own = normalise_name(sniff_declared(body))
     candidates: list[tuple[str | None, str, bool]] = [
         (normalise_name(declared), "header", False),
-        (normalise_name(sniff_declared(body)), "meta", True),
+        (own, "meta", True),
     ]
     for name, method, from_document in candidates:
         if name is None:
@@ -252,8 +272,11 @@ def _decode(body: bytes, declared: str | None) -> Decoded:
         candidate = _strict(body, encoding)
         if candidate is None and encoding == "big5":
             encoding, candidate = "big5hkscs", _strict(body, "big5hkscs")
-        if candidate is not None and _plausible(body, candidate, encoding, from_document=from_document):
-            return Decoded(candidate, encoding, method)
+        if candidate is None or not _plausible(body, candidate, encoding, from_document=from_document):
+            continue
+        if encoding == "utf-8" and not from_document and _utf8_by_accident(body, candidate, own):
+            continue  # a charset=utf-8 header over a document that says (and reads as) GBK / Big5
+        return Decoded(candidate, encoding, method)
     detected = _detect(body)
     if detected is not None:
         return detected

@@ -52,6 +52,28 @@ CASES = [
     ("latin1-undeclared", page("café résumé naïve".encode("latin-1")), None, "cp1252", "café résumé"),
     ("ascii-header-gbk", page(b"plain ascii"), "gbk", "gb18030", "plain ascii"),
     ("gbk-truncated", ZH.encode("gbk")[:-1], "utf-8", "gb18030", ZH[:-2]),
+    # 专 in GBK is D7 A8, which is also valid UTF-8 (the Hebrew ר): the document's own declaration wins
+    (
+        "gbk-short-valid-utf8-header-utf8",
+        b'<?xml version="1.0" encoding="gb18030"?><t>\xd7\xa8</t>',
+        "utf-8",
+        "gb18030",
+        "专",
+    ),
+    (
+        "gbk-short-valid-utf8-no-header",
+        b'<?xml version="1.0" encoding="GBK"?><t>\xd7\xa8</t>',
+        None,
+        "gb18030",
+        "专",
+    ),
+    (
+        "utf8-short-declared-gbk",
+        '<?xml version="1.0" encoding="GBK"?><t>专</t>'.encode(),
+        None,
+        "utf-8",
+        "专",
+    ),
 ]
 
 
