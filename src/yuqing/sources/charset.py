@@ -169,7 +169,7 @@ def _plausible(body: bytes, text: str, encoding: str, *, from_document: bool) ->
     if not any(b > 0x7F for b in body):
         return True  # pure ASCII: every ASCII-compatible declaration is fine
     utf8 = _strict(body, "utf-8") if encoding != "utf-8" else None
-    if utf8 is not None and not _utf8_by_accident(body, utf8, encoding):
+    if utf8 is not None and not (from_document and _utf8_by_accident(body, utf8, encoding)):
         return False  # valid multi-byte UTF-8 by accident is rare, but for a few characters
     if encoding.startswith(_SINGLE_BYTE_PREFIXES):
         return _single_byte_plausible(text)
@@ -192,7 +192,8 @@ def _utf8_by_accident(body: bytes, utf8_text: str, cjk_encoding: str | None) -> 
     which is UTF-8 for the Hebrew ר). Said when ``cjk_encoding`` (a Chinese charset the document
     names) reads as Han characters and CJK punctuation only, rare ones included, while the UTF-8
     reading is made of two-byte sequences only (U+0080-U+07FF: Latin, Greek, Cyrillic, Hebrew, ...),
-    which real UTF-8 Chinese, Han or punctuation, never is."""
+    which real UTF-8 Chinese, Han or punctuation, never is. Beyond a few characters the Chinese
+    reading must also be common Chinese (a Russian UTF-8 page read as GBK is rare Han)."""
     if cjk_encoding not in ("gb18030", "big5", "big5hkscs"):
         return False
     if any(ord(c) >= 0x800 for c in utf8_text[:200_000]):
@@ -202,6 +203,8 @@ def _utf8_by_accident(body: bytes, utf8_text: str, cjk_encoding: str | None) -> 
         return False
     non_ascii = [m.group() for m in itertools.islice(_NON_ASCII.finditer(alt), 4000)]
     han = sum(1 for c in non_ascii if _is_han(c))
+    if len(non_ascii) >= MIN_EVIDENCE and cjk_score(alt) < 0.8:
+        return False
     return han > 0 and all(_is_han(c) or _common_punct(c) for c in non_ascii)
 
 

@@ -11,6 +11,7 @@ from yuqing.sources.charset import cjk_score, decode, decode_bytes, normalise_na
 ZH = "中国工商银行手续费争议：客户投诉被多收取年费，银行回应称将核查。网友表示不满，要求退还费用。"
 TW = "中國工商銀行手續費爭議：客戶投訴被多收取年費，銀行回應稱將核查。網友表示不滿，要求退還費用。"
 RARE = "𠀀𠀁€"  # only in GB18030 (four-byte sequences), not in GBK
+RU = "Банк повысил комиссию за обслуживание счетов, клиенты жалуются"
 
 
 def page(body: bytes, meta: bytes = b"") -> bytes:
@@ -74,6 +75,9 @@ CASES = [
         "utf-8",
         "专",
     ),
+    # ... but a header alone does not get that benefit, nor does a long text that reads as rare Han
+    ("utf8-cyrillic-header-gbk", page(RU.encode()), "gbk", "utf-8", RU),
+    ("utf8-cyrillic-meta-gbk", page(RU.encode(), b'<meta charset="gbk">'), None, "utf-8", RU),
 ]
 
 
