@@ -14,7 +14,7 @@ from yuqing.analysis import features, lang, risk, segment, sentiment, subject
 from yuqing.analysis.influence import influence_score
 from yuqing.analysis.linear import LinearModel
 from yuqing.analysis.sentiment import SentimentModel
-from yuqing.analysis.targets import CompiledTarget, TargetMatch, excluded_names, match_targets
+from yuqing.analysis.targets import CompiledTarget, TargetMatch, scan_targets
 
 SUBJECT_MIN_NEG = 0.2  # below this text-level negativity the subject model is skipped (nothing to attribute)
 MAX_TOKENS = 400
@@ -131,11 +131,12 @@ def analyse_batch(
             sent[i], risks[i] = es[j], er[j]
 
     # Target matching, entities, tokens; then one batched subject-model call for all (mention, entity) pairs.
-    matches_all = [match_targets(texts[i], targets) for i in range(len(items))]
+    scans = [scan_targets(t, targets) for t in texts]
+    matches_all = [matches for matches, _ in scans]
     tokens_all = [seg.cut(t)[:MAX_TOKENS] for t in texts]
     ents_all = [entities_mod.extract_entities(texts[i], specs, tokens_all[i]) for i in range(len(items))]
-    for i, text in enumerate(texts):
-        if gone := excluded_names(text, targets):  # nor are they its words for the events stage
+    for i, (_, gone) in enumerate(scans):
+        if gone:  # names ruled out by a target's exclusion words: not entities, not words
             ents_all[i] = [e for e in ents_all[i] if e.text not in gone]
             tokens_all[i] = [t for t in tokens_all[i] if t not in gone]
     by_id = {t.spec.id: t.spec for t in targets}

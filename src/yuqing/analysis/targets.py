@@ -97,23 +97,30 @@ def match_one(target: CompiledTarget, text_norm: str) -> TargetMatch | None:
     return TargetMatch(target.spec.id, target.spec.name, via, matched, spans)
 
 
-def excluded_names(text: str, targets: Iterable[CompiledTarget]) -> set[str]:
-    """Names of the targets whose exclusion words occur in the text: the monitoring scheme says the
-    text is not about them (a 招聘 advert), so they are not its entities either — otherwise the
-    name alone would pull such texts into the target's events."""
-    norm = normalise(text)
-    return {
-        n
-        for t in targets
-        if t.exclude_norm and any(rules.find_spans(norm, x) for x in t.exclude_norm)
-        for n in t.spec.all_terms
-    }
+def _matches(text_norm: str, targets: Iterable[CompiledTarget]) -> list[TargetMatch]:
+    return [m for t in targets if (m := match_one(t, text_norm)) is not None]
 
 
 def match_targets(text: str, targets: Iterable[CompiledTarget]) -> list[TargetMatch]:
     """All targets the text concerns, in the given order."""
+    return _matches(normalise(text), targets)
+
+
+def scan_targets(text: str, targets: Sequence[CompiledTarget]) -> tuple[list[TargetMatch], set[str]]:
+    """The targets the text concerns, and the names of the targets it names but whose exclusion
+    words occur in it: the monitoring scheme says the text is not about them (a 招聘 advert), so
+    their names are not its entities or words either — otherwise the name alone would pull such
+    texts into the target's events. The text is normalised once for both."""
     norm = normalise(text)
-    return [m for t in targets if (m := match_one(t, norm)) is not None]
+    excluded = {
+        n
+        for t in targets
+        if t.exclude_norm
+        and any(term in norm for term in t.terms_norm)
+        and any(rules.find_spans(norm, x) for x in t.exclude_norm)
+        for n in t.spec.all_terms
+    }
+    return _matches(norm, targets), excluded
 
 
 def extra_words(specs: Sequence[TargetSpec]) -> tuple[str, ...]:
