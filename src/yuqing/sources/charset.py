@@ -31,6 +31,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+_CJK = ("gb18030", "big5", "big5hkscs")
 _WIDEN = {"gbk": "gb18030", "gb2312": "gb18030", "cp936": "gb18030", "hz": "gb18030", "big5": "big5"}
 _SINGLE_BYTE_PREFIXES = ("latin", "iso8859", "cp125", "ascii", "koi8", "mac", "cp437", "cp850", "tis")
 _META_RE = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]{2,40})""", re.I)
@@ -169,11 +170,11 @@ def _plausible(body: bytes, text: str, encoding: str, *, from_document: bool) ->
     if not any(b > 0x7F for b in body):
         return True  # pure ASCII: every ASCII-compatible declaration is fine
     utf8 = _strict(body, "utf-8") if encoding != "utf-8" else None
-    if utf8 is not None and not (from_document and _utf8_by_accident(body, utf8, encoding)):
+    if utf8 is not None and not (from_document and encoding in _CJK and _utf8_by_accident(utf8, text)):
         return False  # valid multi-byte UTF-8 by accident is rare, but for a few characters
     if encoding.startswith(_SINGLE_BYTE_PREFIXES):
         return _single_byte_plausible(text)
-    if encoding in ("gb18030", "big5", "big5hkscs"):
+    if encoding in _CJK:
         # GBK and Big5 byte ranges overlap: a clean decode is not proof. The declaration loses only
         # when the other family reads as clearly more common Chinese.
         own = cjk_score(text)
@@ -187,30 +188,25 @@ def _plausible(body: bytes, text: str, encoding: str, *, from_document: bool) ->
     return True
 
 
-def _utf8_by_accident(body: bytes, utf8_text: str, cjk_encoding: str | None) -> bool:
+def _utf8_by_accident(utf8_text: str, cjk_text: str | None) -> bool:
     """Chinese bytes that also happen to be valid UTF-8: likely in a short text (专 in GBK is D7 A8,
-    which is UTF-8 for the Hebrew ר). Said when ``cjk_encoding`` (a Chinese charset the document
-    names) reads as Han characters and CJK punctuation only, rare ones included, while the UTF-8
-    reading is made of two-byte sequences only (U+0080-U+07FF: Latin, Greek, Cyrillic, Hebrew, ...),
-    which real UTF-8 Chinese, Han or punctuation, never is. Beyond a few characters the Chinese
-    reading must also be common Chinese (a Russian UTF-8 page read as GBK is rare Han)."""
-    if cjk_encoding not in ("gb18030", "big5", "big5hkscs"):
+    which is UTF-8 for the Hebrew ר). Said when ``cjk_text`` (the same bytes read with the Chinese
+    charset the document names) is Han characters and CJK punctuation only, rare ones included,
+    while the UTF-8 reading is made of two-byte sequences only (U+0080-U+07FF: Latin, Greek,
+    Cyrillic, Hebrew, ...), which real UTF-8 Chinese, Han or punctuation, never is. Beyond a few
+    characters the Chinese reading must also be common Chinese (a Russian UTF-8 page read as GBK is
+    rare Han)."""
+    if cjk_text is None or any(ord(c) >= 0x800 for c in utf8_text[:200_000]):
         return False
-    if any(ord(c) >= 0x800 for c in utf8_text[:200_000]):
+    non_ascii = [m.group() for m in itertools.islice(_NON_ASCII.finditer(cjk_text), 4000)]
+    if len(non_ascii) >= MIN_EVIDENCE and cjk_score(cjk_text) < 0.8:
         return False
-    alt = _strict(body, cjk_encoding)
-    if alt is None:
-        return False
-    non_ascii = [m.group() for m in itertools.islice(_NON_ASCII.finditer(alt), 4000)]
-    han = sum(1 for c in non_ascii if _is_han(c))
-    if len(non_ascii) >= MIN_EVIDENCE and cjk_score(alt) < 0.8:
-        return False
-    return han > 0 and all(_is_han(c) or _common_punct(c) for c in non_ascii)
+    return any(_is_han(c) for c in non_ascii) and all(_is_han(c) or _common_punct(c) for c in non_ascii)
 
 
 def _decode_cjk(body: bytes) -> tuple[str, str] | None:
     best: tuple[float, str, str] | None = None
-    for encoding in ("gb18030", "big5", "big5hkscs"):
+    for encoding in _CJK:
         text = _strict_tail(body, encoding)
         if text is None:
             continue
@@ -277,7 +273,12 @@ def _decode(body: bytes, declared: str | None) -> Decoded:
             encoding, candidate = "big5hkscs", _strict(body, "big5hkscs")
         if candidate is None or not _plausible(body, candidate, encoding, from_document=from_document):
             continue
-        if encoding == "utf-8" and not from_document and _utf8_by_accident(body, candidate, own):
+        if (
+            encoding == "utf-8"
+            and not from_document
+            and own in _CJK
+            and _utf8_by_accident(candidate, _strict(body, own))
+        ):
             continue  # a charset=utf-8 header over a document that says (and reads as) GBK / Big5
         return Decoded(candidate, encoding, method)
     detected = _detect(body)
