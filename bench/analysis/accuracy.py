@@ -61,8 +61,7 @@ def risk_cv(recs: Sequence[datasets.Labelled]) -> dict[str, Any]:
     ones, so its macro-F1 is mostly noise."""
     texts = [r.text for r in recs]
     y = np.array([r.label for r in recs])
-    ids: dict[str, int] = {}
-    groups = np.array([ids.setdefault(t, len(ids)) for t in texts])
+    groups = train.text_groups(texts)
     x = features.zh_vectors(texts)
     gold: list[str] = []
     pred: list[str] = []
@@ -116,10 +115,9 @@ def main() -> None:
                 sub = [r for r in rows if r.source == src]
                 p = write_jsonl(tmp / f"ho_{src}.jsonl", sentiment_rows(sub))
                 ho[f"sentiment/{src}"] = short(evaluate("sentiment", p))
-                pattern = train.LABEL_EMOTICONS.get(src)
-                if pattern is not None:  # labels from these emoticons: the words alone (posts with text)
-                    stripped = [(pattern.sub(" ", r.text).strip(), r) for r in sub]
-                    bare = [datasets.Labelled(t, r.label, r.source) for t, r in stripped if t]
+                if src in train.LABEL_EMOTICONS:  # labels from these emoticons: the words alone
+                    stripped = [(train.without_label_emoticons(r), r) for r in sub]
+                    bare = [datasets.Labelled(t, r.label, r.source) for t, r in stripped if t]  # some text
                     p = write_jsonl(tmp / f"ho_{src}_bare.jsonl", sentiment_rows(bare))
                     ho[f"sentiment/{src} (emoticons removed)"] = short(evaluate("sentiment", p))
         # risk: the held-out texts of `yuqing train risk` (grouped by text). Per row against its own

@@ -150,12 +150,23 @@ LABEL_EMOTICONS = {"weibo_senti_100k": re.compile(r"\[[^\[\]]{1,8}\]")}
 EMOTICON_KEEP_ONE_IN = 5
 
 
+def without_label_emoticons(rec: datasets.Labelled) -> str:
+    """The text without the emoticons that defined its label ("" for a post of emoticons only)."""
+    pattern = LABEL_EMOTICONS.get(rec.source)
+    return pattern.sub(" ", rec.text).strip() if pattern is not None else rec.text
+
+
 def training_text(rec: datasets.Labelled) -> str:
     """The text a training row contributes (emoticons that defined its label mostly removed)."""
-    pattern = LABEL_EMOTICONS.get(rec.source)
-    if pattern is None or zlib.crc32(rec.text.encode("utf-8")) % EMOTICON_KEEP_ONE_IN == 0:
+    if rec.source not in LABEL_EMOTICONS or zlib.crc32(rec.text.encode("utf-8")) % EMOTICON_KEEP_ONE_IN == 0:
         return rec.text
-    return pattern.sub(" ", rec.text).strip() or rec.text  # a post of emoticons only keeps them
+    return without_label_emoticons(rec) or rec.text  # a post of emoticons only keeps them
+
+
+def text_groups(texts: Sequence[str]) -> np.ndarray:
+    """One group id per distinct text (CCKS repeats a text once per subject and type)."""
+    ids: dict[str, int] = {}
+    return np.array([ids.setdefault(t, len(ids)) for t in texts])
 
 
 def train_sentiment(
@@ -210,9 +221,8 @@ def train_sentiment(
                 ys = np.where(ys == "negative", "negative", "non_negative")
                 ps = np.where(ps == "negative", "negative", "non_negative")
             per_source[s] = _classification_metrics(ys, ps)
-            pattern = LABEL_EMOTICONS.get(s)
-            if pattern is not None:  # what the words alone give on that set (see LABEL_EMOTICONS)
-                bare = [pattern.sub(" ", recs[i].text).strip() for i in ho[mask]]
+            if s in LABEL_EMOTICONS:  # what the words alone give on that set (see LABEL_EMOTICONS)
+                bare = [without_label_emoticons(recs[i]) for i in ho[mask]]
                 keep = np.array([bool(t) for t in bare])  # posts of emoticons only are left out
                 bare = [t for t in bare if t]
                 x_bare = features.sentiment_design(features.vectors(bare, lang), bare, lang)
@@ -390,9 +400,8 @@ def train_subject(
 def risk_split(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """15 % held out, grouped by text: CCKS repeats a text once per (subject, type), so a row split
     would put the same text on both sides."""
-    ids: dict[str, int] = {}
-    groups = np.array([ids.setdefault(t, len(ids)) for t in texts])
-    if len(ids) < 2:
+    groups = text_groups(texts)
+    if len(set(groups.tolist())) < 2:
         raise ValidationError("训练数据太少 / too little risk training data (need >= 2 distinct texts)")
     splitter = GroupShuffleSplit(n_splits=1, test_size=0.15, random_state=SEED)
     tr, ho = next(splitter.split(np.zeros(len(groups)), groups=groups))
