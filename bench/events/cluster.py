@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from yuqing.events.evaluate import BATCH, EvalRow, evaluate_rows, params_from_settings
+from yuqing.events.evaluate import BATCH, EvalRow, evaluate_rows, params_from_settings, vectors_from_settings
 from yuqing.events.settings import EventSettings
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "googlenews_story_clusters"
@@ -38,10 +38,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--orders", type=int, default=3, help="file order + (orders-1) shuffled orders")
+    ap.add_argument("--no-vectors", action="store_true", help="bag of words only (no English word vectors)")
     args = ap.parse_args()
     if not (args.data / "TS.jsonl").is_file():
         sys.exit(f"dev set missing: {args.data} (expected T.jsonl, S.jsonl, TS.jsonl)")
-    params = params_from_settings(EventSettings())
+    settings = EventSettings()
+    params = params_from_settings(settings)
+    vectors = None if args.no_vectors else vectors_from_settings(settings)
     out: dict[str, object] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "params": {
@@ -49,6 +52,9 @@ def main() -> None:
             "beta": params.beta,
             "struct_weight": params.struct_weight,
             "refine_margin": params.refine_margin,
+            "vectors": vectors.version if vectors else None,
+            "vector_weight": params.vector_weight,
+            "vector_threshold": params.vector_threshold,
             "batch": BATCH,
         },
         "results": [],
@@ -62,7 +68,7 @@ def main() -> None:
             if k:
                 random.Random(k).shuffle(data)
             cpu = time.process_time()
-            r = evaluate_rows(data, params)
+            r = evaluate_rows(data, params, vectors=vectors)
             cpu = time.process_time() - cpu
             r.update(variant=variant, order=order, cpu_seconds=round(cpu, 2))
             results.append(r)

@@ -166,6 +166,27 @@ def train_sentiment_transformer_cmd(
     print_json(result)
 
 
+@train_app.command("token-vectors")
+def train_token_vectors_cmd(
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="公开数据目录，用于记录聚类效果 / shared data dir (records the clustering effect)",
+    ),
+    out: Path | None = typer.Option(None, "--out", help="输出目录 / output dir (default: shipped vectors)"),
+) -> None:
+    """提取事件聚类用的英文词向量（需 train-transformer 依赖）/ distil the English word vectors used by
+    event clustering (needs the train-transformer extra)."""
+    from yuqing.events import vectors
+    from yuqing.events.train_vectors import train_token_vectors
+
+    out_dir = out or vectors.shipped_path().parent
+    result = train_token_vectors(out_dir, data)
+    console.print(f"已生成 / distilled [bold]{result['model']}[/] {result['version']} -> {out_dir}")
+    vectors.clear_cache()
+    print_json(result)
+
+
 @train_app.command("subject")
 def train_subject_cmd(
     data: Path = typer.Option(..., "--data", help=DATA_HELP),

@@ -15,6 +15,7 @@ from yuqing.events.cluster import ClusterParams, Doc, OnlineClusterer
 from yuqing.events.metrics import ari, bcubed, nmi
 from yuqing.events.settings import EventSettings
 from yuqing.events.tokens import text_tokens
+from yuqing.events.vectors import TokenVectors, load_vectors
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,19 @@ def params_from_settings(settings: EventSettings) -> ClusterParams:
         target_bonus=settings.cluster_target_bonus,
         size_cap=settings.cluster_size_cap,
         refine_margin=settings.cluster_refine_margin,
+        vector_weight=settings.cluster_vector_weight,
+        vector_threshold=settings.cluster_vector_threshold,
         dormant_after=timedelta(hours=settings.dormant_after_hours),
         max_active=settings.max_active_events,
         max_dormant=settings.max_dormant_events,
     )
+
+
+def vectors_from_settings(settings: EventSettings) -> TokenVectors | None:
+    """The word-vector table the settings ask for (None when switched off or absent)."""
+    if settings.cluster_vector_weight <= 0:
+        return None
+    return load_vectors(settings.cluster_vectors_file)
 
 
 def read_rows(path: Path) -> list[EvalRow]:
@@ -81,10 +91,12 @@ def read_rows(path: Path) -> list[EvalRow]:
 BATCH = 100  # documents per batch, as the service's stage receives them (refined at the end of each)
 
 
-def evaluate_rows(rows: list[EvalRow], params: ClusterParams, batch: int = BATCH) -> dict[str, Any]:
+def evaluate_rows(
+    rows: list[EvalRow], params: ClusterParams, batch: int = BATCH, vectors: TokenVectors | None = None
+) -> dict[str, Any]:
     """Cluster the rows in file order, in batches of ``batch`` refined at their end as the service
     does (timed: tokenising + clustering), and compute the metrics."""
-    clusterer = OnlineClusterer(params)
+    clusterer = OnlineClusterer(params, vectors)
     cpu = time.process_time()
     start = time.perf_counter()
     pred = clusterer.run((Doc(i, text_tokens(row.text), row.time) for i, row in enumerate(rows)), batch)
@@ -107,4 +119,6 @@ def evaluate_rows(rows: list[EvalRow], params: ClusterParams, batch: int = BATCH
 
 
 def evaluate_file(path: Path, settings: EventSettings) -> dict[str, Any]:
-    return evaluate_rows(read_rows(path), params_from_settings(settings))
+    return evaluate_rows(
+        read_rows(path), params_from_settings(settings), vectors=vectors_from_settings(settings)
+    )

@@ -27,7 +27,7 @@ from yuqing.core.contracts import AnalysedMention, EventSnapshot, level_rank
 from yuqing.errors import NotFound, ValidationError
 from yuqing.events.burst import BurstParams, detect, floor_hour
 from yuqing.events.cluster import Doc, OnlineClusterer, Refinement
-from yuqing.events.evaluate import params_from_settings
+from yuqing.events.evaluate import params_from_settings, vectors_from_settings
 from yuqing.events.grading import TIER_RANK, Rules, grade, load_rules
 from yuqing.events.models import (
     Event,
@@ -122,7 +122,7 @@ class EventService:
         cached = self.ctx.extras.get(CLUSTERER_KEY)
         if isinstance(cached, OnlineClusterer):
             return cached
-        c = OnlineClusterer(params_from_settings(self.settings))
+        c = OnlineClusterer(params_from_settings(self.settings), vectors_from_settings(self.settings))
         active = session.scalars(
             select(Event)
             .where(Event.status == "active")

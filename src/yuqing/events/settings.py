@@ -32,6 +32,22 @@ class EventSettings(BaseModel):
         ge=0,
         description="Clustering: end-of-batch re-check of placements closer than this (nats; 0 = off)",
     )
+    cluster_vector_weight: float = Field(
+        25.0,
+        ge=0,
+        description="Clustering: weight (nats per unit of cosine) of the English word-vector similarity "
+        "between a mention and an event (0 = off)",
+    )
+    cluster_vector_threshold: float = Field(
+        0.3,
+        ge=-1,
+        le=1,
+        description="Clustering: cosine at which the word-vector term is zero "
+        "(above pulls in, below pushes away)",
+    )
+    cluster_vectors_file: str | None = Field(
+        None, description="Word-vector table (.npz); default: the shipped token_vectors_en.npz"
+    )
     cluster_max_words: int = Field(30, ge=5, description="Clustering: words used per mention (title first)")
     max_active_events: int = Field(5000, ge=10, description="Bound of the in-memory active event set")
     max_dormant_events: int = Field(20000, ge=0, description="Dormant events kept in memory for wake-up")

@@ -111,6 +111,9 @@ def _en(ctx: AppContext, mid: int, words: list[str]) -> AnalysedMention:
 
 
 def test_service_stores_the_refined_placement(ctx: AppContext) -> None:
+    ctx.settings.events.cluster_vector_weight = (
+        0.0  # the bag-of-words scenario above, as in the clusterer tests
+    )
     svc = EventService(ctx)
     with ctx.db.session() as s:
         first = svc.process(s, [_en(ctx, 1, STORY_A), _en(ctx, 2, STORY_B)])
