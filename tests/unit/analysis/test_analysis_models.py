@@ -239,3 +239,17 @@ def test_shipped_subject_model_ranks_the_main_subject_first() -> None:
     items = [(text, "", e, ["小资钱包", "华信银行"]) for e in ("小资钱包", "华信银行")]
     batched = subject.predict_pairs(model, [*items, other], starts=[0, 2])
     assert batched[:2] == pytest.approx([preds["小资钱包"].negative_prob, preds["华信银行"].negative_prob])
+
+
+def test_shipped_models_have_cards_and_fit_the_budget() -> None:
+    """Issue #3: every shipped model has a model card; all of them together stay under 50 MB."""
+    from yuqing.events.vectors import shipped_path
+
+    folders = [registry.shipped_dir(), shipped_path().parent]
+    files = [p for d in folders for p in d.iterdir() if p.is_file() and p.suffix != ".md"]
+    assert {p.name for p in files} >= {"sentiment_zh.joblib", "risk_zh.joblib", "token_vectors_en.npz"}
+    for p in files:
+        card = p.with_name(p.name.split(".")[0] + ".md")
+        assert card.is_file(), f"no model card for {p.name}"
+        assert "## Known limits" in card.read_text(encoding="utf-8")
+    assert sum(p.stat().st_size for p in files) < 50 * 1024 * 1024
