@@ -32,10 +32,11 @@ cluster's score also gets ``vector_weight * sqrt(L / 8) * (cos - vector_threshol
 compares the document's mean word vector with the cluster's, both minus the active set's mean, and
 ``L`` is the number of the document's words that have a vector. Titles of one story that share
 few words ("fed raises rates" / "central bank hikes borrowing costs") then join; the bag of words
-alone opened a new cluster for most of them (Google News titles: NMI 0.875 -> 0.911, see
+alone opened a new cluster for most of them (Google News titles: NMI 0.875 -> 0.907, see
 docs/benchmarks/events.md). The vectors are sums over token counts, so they follow the counts
 through every placement, move, merge, split, dormancy and restart. Documents or clusters without
-English words get no vector term.
+English words get no vector term, and none is given before ``vector_min_events`` active clusters
+have a vector (the mean of a few clusters is mostly those clusters).
 
 Near-duplicates join their original's cluster without scoring. Clusters can be pinned "closed"
 (merged away by an analyst): they never receive documents again.
@@ -101,6 +102,8 @@ class ClusterParams:
     # and the cosine at which the term is zero (above it pulls the document in, below pushes it away).
     vector_weight: float = 25.0
     vector_threshold: float = 0.3
+    # The term needs this many active events with a vector (their mean is the centre of the cosines).
+    vector_min_events: int = 20
 
 
 @dataclass(frozen=True)
@@ -595,14 +598,22 @@ class OnlineClusterer:
 
     # -- word vectors -------------------------------------------------------------------------
 
+    def _centre(self) -> np.ndarray:
+        assert self._gvec is not None
+        return np.asarray(self._gvec / self._gn, dtype=np.float32)
+
     def _doc_direction(self, counts: dict[str, int]) -> tuple[np.ndarray | None, float]:
-        """(unit vector of the document's mean word vector minus the active mean, nats per cosine)."""
-        if self.vectors is None or self._gvec is None or self._gn <= 0:
+        """(unit vector of the document's mean word vector minus the active mean, nats per cosine).
+
+        None while fewer than ``vector_min_events`` active events have a vector: the active mean of a
+        handful of events is mostly those events themselves, so every cosine would be noise (a second
+        mention of the only English story would be pushed away from it)."""
+        if self.vectors is None or len(self._means.slot) < self.params.vector_min_events or not self._gn:
             return None, 0.0
         vec, n = self.vectors.sum_vector(counts)
         if vec is None:
             return None, 0.0
-        d = vec / n - self._gvec / self._gn
+        d = vec / n - self._centre()
         norm = float(np.linalg.norm(d))
         if norm <= 0:
             return None, 0.0
@@ -610,8 +621,7 @@ class OnlineClusterer:
 
     def _cosines(self, means: np.ndarray, d: np.ndarray) -> np.ndarray:
         """Cosines between ``d`` and each row of ``means`` minus the active mean."""
-        assert self._gvec is not None
-        centred = means - self._gvec / self._gn
+        centred = means - self._centre()
         norms = np.linalg.norm(centred, axis=1)
         return np.asarray(centred @ d / np.where(norms > 0, norms, 1.0), dtype=np.float64)
 

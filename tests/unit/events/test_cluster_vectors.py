@@ -112,6 +112,22 @@ STORIES = [
     "apple unveils new iphone chip",
     "oil prices surge opec cuts output",
     "football club wins league cup",
+    # other stories: the term needs 20 active events with vectors (their mean centres the cosines)
+    "hollywood actor stars in summer blockbuster",
+    "wildfire forces thousands to evacuate california",
+    "nasa rover finds water on mars",
+    "central bank holds interest rates steady",
+    "tennis champion retires after injury",
+    "airline cancels flights over pilot strike",
+    "scientists develop new cancer vaccine",
+    "city council approves new subway line",
+    "gold price hits record high",
+    "hackers steal millions of customer passwords",
+    "famous painter exhibition opens in paris",
+    "volcano erupts on remote island",
+    "electric car maker recalls vehicles",
+    "olympic swimmer breaks world record",
+    "drought threatens wheat harvest",
 ]
 
 
@@ -129,6 +145,23 @@ def test_vectors_send_a_paraphrase_to_its_story() -> None:
     assert with_vectors.choose(probe) == election
     best, _, _ = with_vectors.best(dict.fromkeys(text_tokens("quake jolts japan"), 1))
     assert best == quake
+    assert len(with_vectors._means.slot) == 20
+
+
+def test_few_english_events_get_no_vector_term() -> None:
+    """The mean of two events is mostly those events: a second mention of the only English story
+    would be pushed away from it. Below ``vector_min_events`` the bag of words decides alone."""
+    stream = ["bank fined for hidden credit card fees", "regulator fines bank over hidden card fees"]
+    probe = dict.fromkeys(text_tokens("customers angry at bank card fee charges"), 1)
+    plain, with_vectors = OnlineClusterer(), OnlineClusterer(None, _shipped())
+    for c in (plain, with_vectors):
+        for i, t in enumerate(stream):
+            c.assign(Doc(i, text_tokens(t)))
+    assert with_vectors.best(probe) == plain.best(probe)
+    few = OnlineClusterer(ClusterParams(vector_min_events=1), _shipped())
+    for i, t in enumerate(stream):
+        few.assign(Doc(i, text_tokens(t)))
+    assert few.best(probe)[1] < plain.best(probe)[1]  # what the threshold prevents
 
 
 def _check_vectors(c: OnlineClusterer) -> None:
@@ -156,9 +189,8 @@ def _check_vectors(c: OnlineClusterer) -> None:
 def test_vectors_follow_the_counts_through_every_change(seed: int) -> None:
     rng = random.Random(seed)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    c = OnlineClusterer(
-        ClusterParams(dormant_after=timedelta(hours=5), min_docs=5, min_vocab=20), _tiny_vectors()
-    )
+    params = ClusterParams(dormant_after=timedelta(hours=5), min_docs=5, min_vocab=20, vector_min_events=2)
+    c = OnlineClusterer(params, _tiny_vectors())
     docs = []
     for i in range(60):  # two topics, one after the other: the first one's clusters go dormant
         topic = WORDS[:6] if i < 30 else WORDS[6:]
