@@ -251,10 +251,8 @@ class OnlineClusterer:
             self._add_vector(state, *self.vectors.sum_vector(counts), sign=1)
 
     def _add_vector(self, state: ClusterState, vec: np.ndarray | None, n: int, sign: int) -> None:
+        """Add (sign 1) or take away (sign -1, tokens the cluster held) the vector sum of some tokens."""
         if vec is None or not n:
-            return
-        n = min(n, state.vec_n) if sign < 0 else n
-        if sign < 0 and not n:
             return
         state.vec = vec * sign if state.vec is None else state.vec + vec * sign
         state.vec_n += sign * n
@@ -599,6 +597,7 @@ class OnlineClusterer:
     # -- word vectors -------------------------------------------------------------------------
 
     def _centre(self) -> np.ndarray:
+        """The active set's mean word vector."""
         assert self._gvec is not None
         return np.asarray(self._gvec / self._gn, dtype=np.float32)
 
@@ -631,7 +630,8 @@ class OnlineClusterer:
         if d is None:
             return
         tau = self.params.vector_threshold
-        floor = max(scores.values()) - 2 * weight  # the term moves a score by at most +-weight*(1+tau)
+        # the term lies in [-weight * (1 + tau), weight * (1 - tau)]: it closes a gap by at most 2 * weight
+        floor = max(scores.values()) - 2 * weight
         slot = self._means.slot
         ids = [cid for cid, sc in scores.items() if sc >= floor and cid in slot]
         if not ids:

@@ -98,7 +98,10 @@ def shipped_path() -> Path:
 
 
 def load_vectors(path: str | None = None) -> TokenVectors | None:
-    """The shipped table (or ``path``), once per process; None when the file is absent."""
+    """The shipped table (None if a build left it out), or the configured ``path``, which must exist;
+    loaded once per process."""
+    if path and not Path(path).is_file():
+        raise ConfigError(f"找不到词向量文件 / token vector file not found: {path}")
     return _load(str(Path(path) if path else shipped_path()))
 
 

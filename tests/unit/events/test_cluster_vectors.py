@@ -98,9 +98,11 @@ def test_bad_table_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untype
         TokenVectors.load(tmp_path / "w.npz")
 
 
-def test_settings_switch_the_vectors() -> None:
+def test_settings_switch_the_vectors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert vectors_from_settings(EventSettings()) is _shipped()
     assert vectors_from_settings(EventSettings(cluster_vector_weight=0)) is None
+    with pytest.raises(ConfigError, match="not found"):
+        vectors_from_settings(EventSettings(cluster_vectors_file=str(tmp_path / "missing.npz")))
     assert OnlineClusterer(ClusterParams(vector_weight=0), _shipped()).vectors is None
 
 
