@@ -10,6 +10,8 @@ from importlib import resources
 
 import rjieba
 
+from yuqing.sources.dedup import strip_links
+
 _EN_TOKEN = re.compile(r"[a-z0-9][a-z0-9.&'$-]*")
 USER_FREQ = 200_000  # high enough that a dictionary word wins over the default split
 
@@ -127,9 +129,10 @@ class Segmenter:
                 self._jieba.add_word(word, USER_FREQ, "nz")
 
     def cut(self, text: str) -> list[str]:
-        """Tokens without whitespace and punctuation; Latin words lower-cased."""
+        """Tokens without whitespace and punctuation; Latin words lower-cased; no URL fragments or
+        repost markers (``strip_links``)."""
         out = []
-        for tok in self._jieba.cut(text, False):
+        for tok in self._jieba.cut(strip_links(text), False):
             if tok.isalnum() or ((tok[0].isalnum() or tok[-1].isalnum()) and (tok := tok.strip())):
                 out.append(tok.lower() if tok.isascii() else tok)
         return out

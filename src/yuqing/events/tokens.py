@@ -21,6 +21,7 @@ import yaml
 
 from yuqing.core.contracts import AnalysedMention
 from yuqing.errors import ConfigError
+from yuqing.sources.dedup import strip_links
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*")
@@ -216,8 +217,9 @@ def key_terms() -> KeyTerms:
 
 
 def segment(text: str) -> list[str]:
-    """Words of a text: rjieba for Chinese runs, lowercase words for the rest; stop words dropped."""
-    text = text.lower()
+    """Words of a text: rjieba for Chinese runs, lowercase words for the rest; stop words, URLs and
+    repost markers dropped."""
+    text = strip_links(text).lower()
     if _CJK.search(text):
         import rjieba
 

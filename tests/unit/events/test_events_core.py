@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+from yuqing.analysis import segment
 from yuqing.core.contracts import AnalysedMention, TargetHit
 from yuqing.errors import ConfigError, ValidationError
 from yuqing.events.burst import BurstParams, detect, expected_count, poisson_tail
@@ -154,6 +155,25 @@ def test_split_and_merge_bookkeeping() -> None:
 
 
 # -- tokens ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("RT @jack: Bitcoin crashes overnight https://t.co/AbC123", ["bitcoin", "crashes", "overnight"]),
+        (
+            "Rates rise again, details at www.example.com/news?id=1 today",
+            ["rates", "rise", "again", "details", "today"],
+        ),
+        ("信用卡年费乱扣 //@李四: 我也是 http://t.cn/zlHqg5e", ["~credit_card", "年费乱", "~fee"]),
+        ("回复@王五: 银行客服终于回电话了", ["客服", "终于", "电话"]),
+    ],
+)
+def test_links_and_repost_markers_are_not_words(text: str, expected: list[str]) -> None:
+    """A shared t.co link or a repost chain says where a post came from, not what it is about."""
+    assert text_tokens(text) == expected
+    words = segment.default_segmenter().cut(text)
+    assert not {"http", "https", "t", "co", "cn", "www", "rt", "jack", "李四", "王五"} & set(words)
 
 
 @pytest.mark.parametrize(
