@@ -232,3 +232,34 @@ def test_incident_room_transition_and_draft_forms(ctx) -> None:
     assert r.status_code == 303
     kinds = [st["kind"] for st in pr.get(f"/api/v1/incidents/{inc_id}").json()["statements"]]
     assert kinds == ["holding", "full"]
+
+
+def test_event_detail_lists_possibly_related_events(ctx) -> None:
+    from yuqing.events.models import Event
+
+    seeded = seed_mentions(ctx, n=3)
+    eid = seed_event(ctx, seeded["mention_ids"])
+    now = ctx.clock.now()
+    words = {"信用卡": 4, "乱收费": 3, "年费": 2, "@t:1": 3}
+
+    def add(title: str, counts: dict[str, int], status: str = "active") -> int:
+        with ctx.db.session() as s:
+            ev = Event(title=title, status=status, first_seen=now, last_seen=now, mention_count=2,
+                       token_counts=counts, created_at=now, updated_at=now)  # fmt: skip
+            s.add(ev)
+            s.flush()
+            return ev.id
+
+    with ctx.db.session() as s:
+        s.get(Event, eid).token_counts = words  # type: ignore[union-attr]
+    same = add("<img src=x onerror=alert(1)>信用卡年费", {"信用卡": 2, "年费": 2, "退费": 1, "@t:1": 1})
+    add("另一家银行信用卡乱收费", {"信用卡": 2, "乱收费": 2, "@t:2": 2})  # another watched bank
+    add("天气转凉", {"降温": 2, "加衣服": 1})
+    add("已合并", dict(words), status="merged")
+    client = login_client(ctx, "viewer", ["viewer"])
+    related = client.get(f"/api/v1/events/{eid}").json()["related"]
+    assert [r["id"] for r in related] == [same]
+    assert set(related[0]["shared"][:2]) == {"信用卡", "年费"} and 0.2 <= related[0]["score"] <= 1
+    html = client.get(f"/events/{eid}", headers={"Accept": "text/html"}).text
+    assert "可能相关的事件" in html and f'href="/events/{same}"' in html
+    assert "<img src=x" not in html and "&lt;img src=x" in html

@@ -109,6 +109,7 @@ def list_events(
 def show_event(event_id: int = typer.Argument(...), as_json: bool = typer.Option(False, "--json")) -> None:
     """事件详情 / metrics, level history with reasons, sample mentions, hourly time series."""
     from yuqing.events.models import Event, EventBucket, EventLevelChange, EventMention, Signal
+    from yuqing.events.related import load_related
 
     ctx = get_context()
     with ctx.db.session() as s:
@@ -130,6 +131,7 @@ def show_event(event_id: int = typer.Argument(...), as_json: bool = typer.Option
             .limit(8)
         ).all()
         signals = s.scalars(select(Signal).where(Signal.event_id == event_id).order_by(Signal.id)).all()
+        related = [(r, e.title, e.level, e.mention_count) for r, e in load_related(s, event_id)]
     if as_json:
         print_json(
             {
@@ -155,6 +157,10 @@ def show_event(event_id: int = typer.Argument(...), as_json: bool = typer.Option
                     {"id": g.id, "kind": g.kind, "at": g.fired_at, "message": g.message} for g in signals
                 ],
                 "sample_mention_ids": [m.mention_id for m in samples],
+                "related": [
+                    {"event_id": r.event_id, "title": title, "score": r.score, "shared": list(r.shared)}
+                    for r, title, _level, _n in related
+                ],
             }
         )
         return
@@ -202,6 +208,20 @@ def show_event(event_id: int = typer.Argument(...), as_json: bool = typer.Option
     if signals:
         for g in signals:
             console.print(f"苗头 / signal #{g.id} {g.fired_at:%m-%d %H:%M}: {_esc(g.message)}")
+    if related:
+        t = Table(title="可能相关的事件 / possibly related events (合并 / merge: yuqing events merge A B)")
+        for col in ("ID", "等级 level", "信息 n", "相似度 score", "共同词 shared words", "标题 title"):
+            t.add_column(col)
+        for r, title, level, n in related:
+            t.add_row(
+                str(r.event_id),
+                level_label(level),
+                str(n),
+                f"{r.score:.2f}",
+                _esc("、".join(r.shared)),
+                _esc(title[:40]),
+            )
+        console.print(t)
     if samples:
         t = Table(title="代表信息 / sample mentions")
         for col in ("ID", "时间 at", "平台", "作者 author", "标题 title"):

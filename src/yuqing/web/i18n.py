@@ -67,6 +67,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "event.authors": ("关键作者", "Key authors"),
     "event.followers": ("粉丝", "Followers"),
     "event.samples": ("代表性信息", "Sample mentions"),
+    "event.related": ("可能相关的事件", "Possibly related events"),
+    "event.related_hint": (
+        "用词相近，可能是同一事件；确认后可合并：yuqing events merge",
+        "Worded alike, possibly the same story; merge after checking: yuqing events merge",
+    ),
+    "event.shared_words": ("共同词", "Shared words"),
     "incident.deadlines": ("处置时限", "Deadlines"),
     "incident.tasks": ("任务", "Tasks"),
     "incident.decisions": ("决策记录", "Decisions"),

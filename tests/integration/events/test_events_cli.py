@@ -50,6 +50,23 @@ def test_list_show_merge_split(seeded: AppContext, tmp_path: Path) -> None:
 
     res = runner.invoke(app, ["events", "show", str(fee)])
     assert res.exit_code == 0 and "等级变化" in res.output and "每小时声量" in res.output
+    assert shown["related"] == []  # the outage is about another watched bank: never related
+
+    from yuqing.events.models import Event
+
+    with seeded.db.session() as s:  # the fee story told in other words, opened as its own event
+        fee_counts = dict(s.get(Event, fee).token_counts)  # type: ignore[union-attr]
+        now = seeded.clock.now()
+        twin = Event(title="分期手续费又一例", first_seen=now, last_seen=now, created_at=now, updated_at=now,
+                     token_counts=dict(list(fee_counts.items())[:8]))  # fmt: skip
+        s.add(twin)
+        s.flush()
+        twin_id = twin.id
+    assert [r["event_id"] for r in _json(["events", "show", str(fee), "--json"])["related"]] == [twin_id]
+    res = runner.invoke(app, ["events", "show", str(fee)])
+    assert "可能相关的事件" in res.output and "分期手续费又一" in res.output
+    with seeded.db.session() as s:
+        s.delete(s.get(Event, twin_id))
 
     res = runner.invoke(app, ["events", "merge", str(fee), str(outage), "--by", "王分析"])
     assert res.exit_code == 0, res.output

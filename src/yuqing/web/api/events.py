@@ -1,4 +1,5 @@
-"""Events: list, detail (volume, platforms, sources, key authors, sample mentions, level history)."""
+"""Events: list, detail (volume, platforms, sources, key authors, sample mentions, level history,
+possibly related events)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from yuqing.core.context import AppContext
 from yuqing.events.models import Event, EventBucket, EventLevelChange
+from yuqing.events.related import load_related
 from yuqing.sources.models import Mention, Source
 from yuqing.web.api.common import BigIdPath, get_or_404, page_by_id
 from yuqing.web.auth import Principal
@@ -63,6 +65,16 @@ class SampleMention(BaseModel):
     published_at: datetime
 
 
+class RelatedOut(BaseModel):
+    id: int
+    title: str
+    level: str | None
+    status: str
+    mention_count: int
+    score: float  # cosine of the TF-IDF-weighted words, 0-1
+    shared: list[str]  # the shared words that weigh most
+
+
 class EventDetail(EventOut):
     level_reasons_en: list[str]
     top_sources: list[dict[str, Any]]
@@ -72,6 +84,7 @@ class EventDetail(EventOut):
     negative_counts: list[int]
     level_history: list[LevelChangeOut]
     sample_mentions: list[SampleMention]
+    related: list[RelatedOut]
 
 
 def event_detail(ctx: AppContext, event_id: int) -> EventDetail:
@@ -110,6 +123,18 @@ def event_detail(ctx: AppContext, event_id: int) -> EventDetail:
             )
             for x in top_sources:
                 x.setdefault("name", names.get(x.get("source_id")))
+        related = [
+            RelatedOut(
+                id=e.id,
+                title=e.title,
+                level=e.level,
+                status=e.status,
+                mention_count=e.mention_count,
+                score=r.score,
+                shared=list(r.shared),
+            )
+            for r, e in load_related(s, ev.id)
+        ]
         base = EventOut.model_validate(ev).model_dump()
         return EventDetail(
             **base,
@@ -121,6 +146,7 @@ def event_detail(ctx: AppContext, event_id: int) -> EventDetail:
             negative_counts=[b.negative_count for b in buckets],
             level_history=[LevelChangeOut.model_validate(c) for c in changes],
             sample_mentions=samples,
+            related=related,
         )
 
 
