@@ -135,7 +135,9 @@ def _write_card(out_dir: Path, version: str, meta: dict[str, Any]) -> None:
         "one vector whatever its context (bank of a river = bank). Inflected or stemmed words split into "
         "pieces whose mean is a rougher vector. Tuned on the Google News development set "
         "(vector_weight 25, vector_threshold 0.3); the settings are `events.cluster_vector_weight` / "
-        "`events.cluster_vector_threshold`.",
+        "`events.cluster_vector_threshold`. The clusterer uses the vectors only once 20 active events have "
+        "one (the active mean of a few events is mostly those events), so a stream with few English "
+        "stories clusters on words alone.",
         "",
     ]
     (out_dir / f"{NAME}.md").write_text("\n".join(lines), encoding="utf-8")
