@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import threading
 from collections.abc import Mapping
 from functools import lru_cache
@@ -28,6 +29,7 @@ import numpy as np
 from yuqing.errors import ConfigError
 
 FILE = "token_vectors_en.npz"
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")  # CJK, kana, hangul, fullwidth
 _CACHE_LIMIT = 200_000  # distinct words whose WordPiece ids are remembered
 
 
@@ -62,10 +64,11 @@ class TokenVectors:
         return cls(rows, tokenizer_json, f"token_vectors_en-{hashlib.sha256(raw).hexdigest()[:10]}")
 
     def pieces(self, word: str) -> tuple[int, ...]:
-        """WordPiece ids of an English word; () for Chinese words, facets, concepts and unknowns."""
+        """WordPiece ids of a Latin-script word (accents are stripped by the tokenizer); () for CJK
+        words, facets, concepts and unknowns."""
         ids = self._pieces.get(word)
         if ids is None:
-            if word[:1] in ("@", "~") or not word.isascii():
+            if word[:1] in ("@", "~") or _CJK.search(word):
                 ids = ()
             else:
                 enc = self._tokenizer.encode(word, add_special_tokens=False)

@@ -66,13 +66,16 @@ def test_shipped_table_loads_and_knows_related_words() -> None:
     [
         ("inflation", True),
         ("unbelievably", True),
+        ("café", True),
         ("手续费", False),
+        ("app登录", False),
+        ("ｆｅｅ", False),
         ("@t:3", False),
         ("~fee", False),
         ("", False),
     ],
 )
-def test_only_english_words_get_vectors(token: str, has_vector: bool) -> None:
+def test_only_latin_script_words_get_vectors(token: str, has_vector: bool) -> None:
     v = _shipped()
     assert bool(v.pieces(token)) is has_vector
     s, n = v.sum_vector({token: 2, "@r:数据泄露": 1})
