@@ -133,7 +133,7 @@ def _write_card(out_dir: Path, version: str, meta: dict[str, Any]) -> None:
         "English only: Chinese words, watch-target / risk / entity facets and bilingual concepts get no "
         "vector, so Chinese mentions cluster on their words and facets alone. Static vectors: a word has "
         "one vector whatever its context (bank of a river = bank). Inflected or stemmed words split into "
-        "pieces whose mean is a rougher vector. Tuned on the Google News development set "
+        "pieces whose sum is a rougher vector. Tuned on the Google News development set "
         "(vector_weight 25, vector_threshold 0.3); the settings are `events.cluster_vector_weight` / "
         "`events.cluster_vector_threshold`. The clusterer uses the vectors only once 20 active events have "
         "one (the active mean of a few events is mostly those events), so a stream with few English "
