@@ -42,8 +42,8 @@ def strip_links(text: str) -> str:
     they say where a post came from, not what it says (a shared t.co link is not a shared topic)."""
     if "http" in text or "www." in text:
         text = _URL.sub(" ", text)
-    if "@" in text or "转" in text or "轉" in text or "epost" in text or "EPOST" in text:
-        text = _REPOST.sub(" ", text)
+    if "@" in text or "转发" in text or "轉發" in text or "epost" in text or "EPOST" in text:
+        text = _REPOST.sub(" ", text)  # every marker has one of these
     return text
 
 
