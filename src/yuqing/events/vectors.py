@@ -84,8 +84,11 @@ class TokenVectors:
         ids: list[int] = []
         weights: list[float] = []
         n = 0
+        known = self._pieces.get  # the hot path: most words were seen before
         for w, c in counts.items():
-            p = self.pieces(w)
+            p = known(w)
+            if p is None:
+                p = self.pieces(w)
             if not p or c <= 0:
                 continue
             n += c
