@@ -19,19 +19,16 @@ import sys
 import time
 from pathlib import Path
 
-from yuqing.events.evaluate import BATCH, EvalRow, evaluate_rows, params_from_settings, vectors_from_settings
+from yuqing.events.evaluate import (
+    BATCH,
+    evaluate_rows,
+    params_from_settings,
+    read_story_set,
+    vectors_from_settings,
+)
 from yuqing.events.settings import EventSettings
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "googlenews_story_clusters"
-
-
-def load(path: Path) -> list[EvalRow]:
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for i, line in enumerate(fh):
-            obj = json.loads(line)
-            rows.append(EvalRow(str(i), obj["text"], str(obj["cluster"])))
-    return rows
 
 
 def main() -> None:
@@ -61,7 +58,7 @@ def main() -> None:
     }
     results: list[dict[str, object]] = []
     for variant in ("T", "S", "TS"):
-        rows = load(args.data / f"{variant}.jsonl")
+        rows = read_story_set(args.data / f"{variant}.jsonl")
         for k in range(args.orders):
             order = "file" if k == 0 else f"shuffle{k}"
             data = list(rows)

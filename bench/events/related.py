@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from yuqing.events.cluster import Doc, OnlineClusterer
-from yuqing.events.evaluate import params_from_settings, vectors_from_settings
+from yuqing.events.evaluate import params_from_settings, read_story_set, vectors_from_settings
 from yuqing.events.related import related
 from yuqing.events.settings import EventSettings
 from yuqing.events.tokens import text_tokens
@@ -34,14 +34,13 @@ def main() -> None:
     settings = EventSettings()
     out: dict[str, object] = {}
     for variant in ("T", "S", "TS"):
-        lines = (args.data / f"{variant}.jsonl").read_text(encoding="utf-8").splitlines()
-        rows = [json.loads(line) for line in lines]
+        rows = read_story_set(args.data / f"{variant}.jsonl")
         random.Random(1).shuffle(rows)
         clusterer = OnlineClusterer(params_from_settings(settings), vectors_from_settings(settings))
-        pred = clusterer.run([Doc(i, text_tokens(r["text"])) for i, r in enumerate(rows)])
+        pred = clusterer.run([Doc(i, text_tokens(r.text)) for i, r in enumerate(rows)])
         stories: defaultdict[int, Counter[str]] = defaultdict(Counter)
         for r, p in zip(rows, pred, strict=True):
-            stories[p][str(r["cluster"])] += 1
+            stories[p][r.label] += 1
         major = {p: c.most_common(1)[0][0] for p, c in stories.items()}
         big = [p for p, c in stories.items() if sum(c.values()) >= 5 and p in clusterer.active]
         counts = {p: dict(clusterer.active[p].counts) for p in big}

@@ -88,6 +88,15 @@ def read_rows(path: Path) -> list[EvalRow]:
     return rows
 
 
+def read_story_set(path: Path) -> list[EvalRow]:
+    """A Google News story set (``{"text", "cluster"}`` per line) as evaluation rows, ids = line numbers."""
+    with path.open(encoding="utf-8") as fh:
+        return [
+            EvalRow(str(i), (obj := json.loads(line))["text"], str(obj["cluster"]))
+            for i, line in enumerate(fh)
+        ]
+
+
 BATCH = 100  # documents per batch, as the service's stage receives them (refined at the end of each)
 
 

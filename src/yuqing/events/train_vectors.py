@@ -81,17 +81,13 @@ def train_token_vectors(out_dir: Path, data: Path | None = None) -> dict[str, An
 
 def google_news_effect(folder: Path, vectors: TokenVectors) -> dict[str, Any]:
     """NMI / B-cubed F1 of the default clusterer without and with the vectors, file order."""
-    from yuqing.events.evaluate import EvalRow, evaluate_rows, params_from_settings
+    from yuqing.events.evaluate import evaluate_rows, params_from_settings, read_story_set
     from yuqing.events.settings import EventSettings
 
     params = params_from_settings(EventSettings())
     out: dict[str, Any] = {}
     for variant in ("T", "S", "TS"):
-        lines = (folder / f"{variant}.jsonl").read_text(encoding="utf-8").splitlines()
-        rows = [
-            EvalRow(str(i), (o := json.loads(line))["text"], str(o["cluster"]))
-            for i, line in enumerate(lines)
-        ]
+        rows = read_story_set(folder / f"{variant}.jsonl")
         for label, vec in (("without", None), ("with", vectors)):
             res = evaluate_rows(rows, params, vectors=vec)
             out[f"{variant} {label}"] = {k: res[k] for k in ("nmi", "bcubed_f1", "clusters_found")}
