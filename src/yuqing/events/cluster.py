@@ -640,11 +640,10 @@ class OnlineClusterer:
         for cid, c in zip(ids, cos.tolist(), strict=True):
             scores[cid] += weight * (c - tau)
 
-    def _vector_term(self, st: ClusterState, counts: dict[str, int]) -> float:
-        if self.vectors is None or st.vec is None or st.vec_n <= 0:
-            return 0.0
-        d, weight = self._doc_direction(counts)
-        if d is None:
+    def _vector_term(self, st: ClusterState, direction: tuple[np.ndarray | None, float]) -> float:
+        """The term for one cluster, ``direction`` being the document's :meth:`_doc_direction`."""
+        d, weight = direction
+        if d is None or st.vec is None or st.vec_n <= 0:
             return 0.0
         return weight * (
             float(self._cosines((st.vec / st.vec_n)[None, :], d)[0]) - self.params.vector_threshold
@@ -655,6 +654,7 @@ class OnlineClusterer:
         counts = self._scored(counts)
         doc_parts = self._doc_parts(counts)
         vbeta = self._vocab() * self.params.beta
+        direction = self._doc_direction(counts)
         cands: set[int] = set()
         for w in counts:
             ids = self._dormant_index.get(w)
@@ -666,7 +666,7 @@ class OnlineClusterer:
             if groups and st.groups and groups.isdisjoint(st.groups):
                 continue
             ov = [(w, st.counts[w], c) for w, c in counts.items() if w in st.counts]
-            sc = self._score(max(st.m, 1), st.parts, ov, doc_parts, vbeta) + self._vector_term(st, counts)
+            sc = self._score(max(st.m, 1), st.parts, ov, doc_parts, vbeta) + self._vector_term(st, direction)
             if groups and st.groups:
                 sc += self.params.target_bonus
             if sc > best_score:
@@ -747,13 +747,14 @@ class OnlineClusterer:
             scored = self._scored(counts)
             doc_parts = self._doc_parts(scored)
             vbeta = self._vocab() * self.params.beta
+            direction = self._doc_direction(scored)
             best_id: int | None = None
             best_score = self._new_score(doc_parts, vbeta)
-            stay = self._score_one(state, scored, groups, doc_parts, vbeta)
+            stay = self._score_one(state, scored, groups, doc_parts, vbeta, direction)
             if stay is not None and stay >= best_score:
                 best_score = stay
             for other in later:
-                sc = self._score_one(self.active[other], scored, groups, doc_parts, vbeta)
+                sc = self._score_one(self.active[other], scored, groups, doc_parts, vbeta, direction)
                 if sc is not None and sc > best_score:
                     best_id, best_score = other, sc
             if best_id is None:
@@ -776,8 +777,10 @@ class OnlineClusterer:
         groups: set[str],
         doc_parts: dict[str, int],
         vbeta: float,
+        direction: tuple[np.ndarray | None, float],
     ) -> float | None:
-        """The score :meth:`best` gives cluster ``st`` (None when best() would not consider it)."""
+        """The score :meth:`best` gives cluster ``st`` (None when best() would not consider it);
+        ``direction`` is the document's :meth:`_doc_direction`, computed once per document."""
         if st.closed or st.m <= 0:
             return None
         bonus = 0.0
@@ -788,7 +791,7 @@ class OnlineClusterer:
         ov = [(w, n, c) for w, c in scored.items() if (n := st.counts.get(w, 0)) > 0]
         if not ov:
             return None
-        return self._score(st.m, st.parts, ov, doc_parts, vbeta) + bonus + self._vector_term(st, scored)
+        return self._score(st.m, st.parts, ov, doc_parts, vbeta) + bonus + self._vector_term(st, direction)
 
     def assign(self, doc: Doc) -> tuple[int, bool]:
         """Place one document; returns (cluster id, created)."""

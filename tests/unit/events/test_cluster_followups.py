@@ -126,7 +126,10 @@ def test_capped_scores_agree_between_the_hot_path_and_the_reference() -> None:
     scored = c._scored(counts)
     doc_parts = c._doc_parts(scored)
     vbeta = c._vocab() * c.params.beta
-    ref = {cid: c._score_one(c.active[cid], scored, set(), doc_parts, vbeta) for cid in (big, small)}
+    ref = {
+        cid: c._score_one(c.active[cid], scored, set(), doc_parts, vbeta, c._doc_direction(scored))
+        for cid in (big, small)
+    }
     assert best == big and ref[big] is not None and ref[small] is not None
     assert ref[big] > ref[small]
     assert score == pytest.approx(ref[big])

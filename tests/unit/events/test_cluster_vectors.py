@@ -232,5 +232,6 @@ def test_hot_path_and_reference_scores_agree_with_vectors() -> None:
         groups = c._groups(counts)
         scored = c._scored(counts)
         parts = c._doc_parts(scored)
-        ref = c._score_one(c.active[best], scored, groups, parts, c._vocab() * c.params.beta)
+        vbeta = c._vocab() * c.params.beta
+        ref = c._score_one(c.active[best], scored, groups, parts, vbeta, c._doc_direction(scored))
         assert ref == pytest.approx(score, abs=1e-4)  # float32 vectors
