@@ -81,7 +81,7 @@ class ClusterParams:
     min_docs: int = 1000  # floor of D, so that the first documents of a stream do not all merge
     # Tokens with this prefix (watch targets, ``@t:<id>``) must overlap when both the document and the
     # cluster have some: a mention about bank B never joins a story about bank A only.
-    exclusive_prefix: str | None = "@t:"
+    exclusive_prefix: str | None = "@t:"  # tokens.TARGET_PREFIX
     # log-bonus of an event that shares a watch target with the mention. Target tokens are kept out of
     # the multinomial: a shared target is one piece of evidence, however many mentions the event has.
     target_bonus: float = 3.0

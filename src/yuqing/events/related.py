@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuqing.events.models import Event
+from yuqing.events.tokens import TARGET_PREFIX
 
-TARGET_PREFIX = "@t:"
 CANDIDATES = 300  # most recent active / dormant events compared with the one shown
 _TF = [0.0] + [1 + math.log(c) for c in range(1, 256)]  # sublinear term frequency
 

@@ -23,6 +23,7 @@ from yuqing.core.contracts import AnalysedMention
 from yuqing.errors import ConfigError
 from yuqing.sources.dedup import strip_links
 
+TARGET_PREFIX = "@t:"  # a watch target's token: ``@t:<target id>``
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*")
 _ZH_KEEP = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
@@ -269,7 +270,7 @@ def mention_tokens(m: AnalysedMention, *, target_weight: int = 1, max_words: int
     toks = concepts(raw, words)
     kt = key_terms()
     for hit in m.targets:
-        toks += [f"@t:{hit.target_id}"] * target_weight
+        toks += [f"{TARGET_PREFIX}{hit.target_id}"] * target_weight
     if m.risk_type:
         toks.append(f"@r:{m.risk_type}")
     for ent in m.entities:
