@@ -196,6 +196,8 @@ class OnlineClusterer:
         self._pweight = dict.fromkeys(NEUTRAL, self.params.struct_weight)
         self._lnbr = [math.log((n + self.params.beta) / self.params.beta) for n in range(4096)]
         self._last_margin: tuple[int, float] | None = None  # (doc key, margin) of the last choose()
+        # (doc key, its word-vector sum) of the last choose(): place() adds the same sum
+        self._last_sum: tuple[int, tuple[np.ndarray | None, int]] | None = None
         # close placements since the last refine(), with the sequence number of their placement
         self._unsure: deque[tuple[Doc, int]] = deque(maxlen=10_000)
         self._touched: dict[int, int] = {}  # cluster id -> sequence number of its last placement
@@ -228,7 +230,14 @@ class OnlineClusterer:
     def cluster_of(self, key: int) -> int | None:
         return self._doc_cluster.get(key)
 
-    def _add_counts(self, state: ClusterState, counts: dict[str, int], docs: int) -> None:
+    def _add_counts(
+        self,
+        state: ClusterState,
+        counts: dict[str, int],
+        docs: int,
+        vec_sum: tuple[np.ndarray | None, int] | None = None,
+    ) -> None:
+        """Add tokens (and ``vec_sum``, their word-vector sum when already known) to a cluster."""
         prefix = self.params.exclusive_prefix
         for w, c in counts.items():
             if c <= 0:
@@ -248,7 +257,7 @@ class OnlineClusterer:
         self._docs += docs
         self._rescale(state)
         if self.vectors is not None:
-            self._add_vector(state, *self.vectors.sum_vector(counts), sign=1)
+            self._add_vector(state, *(vec_sum or self.vectors.sum_vector(counts)), sign=1)
 
     def _add_vector(self, state: ClusterState, vec: np.ndarray | None, n: int, sign: int) -> None:
         """Add (sign 1) or take away (sign -1, tokens the cluster held) the vector sum of some tokens."""
@@ -519,8 +528,11 @@ class OnlineClusterer:
         prefix = self.params.exclusive_prefix
         return {w for w in counts if w.startswith(prefix)} if prefix else set()
 
-    def best(self, counts: dict[str, int]) -> tuple[int | None, float, float]:
-        """(best active cluster or None, its score, the new-cluster score).
+    def best(
+        self, counts: dict[str, int], vec_sum: tuple[np.ndarray | None, int] | None = None
+    ) -> tuple[int | None, float, float]:
+        """(best active cluster or None, its score, the new-cluster score); ``vec_sum`` is the
+        document's word-vector sum when the caller has it.
 
         Same score as :meth:`_score`, computed in one pass over the inverted index (the hot path)."""
         groups = self._groups(counts)
@@ -586,7 +598,7 @@ class OnlineClusterer:
                 score += pwt * (lg(n_p) - lg(n_p + length))
             scores[cid] = score
         if self.vectors is not None and scores:
-            self._add_vector_terms(scores, counts)
+            self._add_vector_terms(scores, counts, vec_sum)
         best_id: int | None = None
         best_score = -math.inf
         for cid, score in scores.items():
@@ -601,7 +613,9 @@ class OnlineClusterer:
         assert self._gvec is not None
         return np.asarray(self._gvec / self._gn, dtype=np.float32)
 
-    def _doc_direction(self, counts: dict[str, int]) -> tuple[np.ndarray | None, float]:
+    def _doc_direction(
+        self, counts: dict[str, int], vec_sum: tuple[np.ndarray | None, int] | None = None
+    ) -> tuple[np.ndarray | None, float]:
         """(unit vector of the document's mean word vector minus the active mean, nats per cosine).
 
         None while fewer than ``vector_min_events`` active events have a vector: the active mean of a
@@ -609,7 +623,7 @@ class OnlineClusterer:
         mention of the only English story would be pushed away from it)."""
         if self.vectors is None or len(self._means.slot) < self.params.vector_min_events or not self._gn:
             return None, 0.0
-        vec, n = self.vectors.sum_vector(counts)
+        vec, n = vec_sum or self.vectors.sum_vector(counts)
         if vec is None:
             return None, 0.0
         d = vec / n - self._centre()
@@ -624,9 +638,11 @@ class OnlineClusterer:
         norms = np.linalg.norm(centred, axis=1)
         return np.asarray(centred @ d / np.where(norms > 0, norms, 1.0), dtype=np.float64)
 
-    def _add_vector_terms(self, scores: dict[int, float], counts: dict[str, int]) -> None:
+    def _add_vector_terms(
+        self, scores: dict[int, float], counts: dict[str, int], vec_sum: tuple[np.ndarray | None, int] | None
+    ) -> None:
         """Add the word-vector term to the scores that it could still lift to the top."""
-        d, weight = self._doc_direction(counts)
+        d, weight = self._doc_direction(counts, vec_sum)
         if d is None:
             return
         tau = self.params.vector_threshold
@@ -649,12 +665,14 @@ class OnlineClusterer:
             float(self._cosines((st.vec / st.vec_n)[None, :], d)[0]) - self.params.vector_threshold
         )
 
-    def _best_dormant(self, counts: dict[str, int], new: float) -> int | None:
+    def _best_dormant(
+        self, counts: dict[str, int], new: float, vec_sum: tuple[np.ndarray | None, int] | None = None
+    ) -> int | None:
         groups = self._groups(counts)
         counts = self._scored(counts)
         doc_parts = self._doc_parts(counts)
         vbeta = self._vocab() * self.params.beta
-        direction = self._doc_direction(counts)
+        direction = self._doc_direction(counts, vec_sum)
         cands: set[int] = set()
         for w in counts:
             ids = self._dormant_index.get(w)
@@ -677,18 +695,20 @@ class OnlineClusterer:
         """The cluster a document should join, or None when it opens a new one (no state change)."""
         self._last_margin = None
         counts = self._doc_counts(doc.tokens)
+        vec_sum = self.vectors.sum_vector(counts) if self.vectors is not None else None
+        self._last_sum = (doc.key, vec_sum) if vec_sum is not None else None
         if doc.duplicate_of is not None:
             orig = self._doc_cluster.get(doc.duplicate_of)
             if orig is not None and (orig in self.active or orig in self.dormant):
                 return orig
         if not counts:
             return None
-        best_id, best_score, new = self.best(counts)
+        best_id, best_score, new = self.best(counts, vec_sum)
         if best_id is not None and best_score > new:
             self._last_margin = (doc.key, best_score - new)
             return best_id
         if self.dormant:
-            woken = self._best_dormant(counts, new)
+            woken = self._best_dormant(counts, new, vec_sum)
             if woken is not None:
                 return woken
         if best_id is not None:
@@ -703,7 +723,9 @@ class OnlineClusterer:
             state = ClusterState(cluster_id)
             self.active[cluster_id] = state
             self._next_id = max(self._next_id, cluster_id + 1)
-        self._add_counts(state, self._doc_counts(doc.tokens), 1)
+        chosen, self._last_sum = self._last_sum, None
+        vec_sum = chosen[1] if chosen is not None and chosen[0] == doc.key else None
+        self._add_counts(state, self._doc_counts(doc.tokens), 1, vec_sum)
         if doc.time is not None and (state.last_seen is None or doc.time > state.last_seen):
             state.last_seen = doc.time
         self.remember_doc(doc.key, cluster_id)
