@@ -4,6 +4,9 @@ For each (text, entity) pair the features are
   * the whole text's char 1-3-grams (is the text negative at all),
   * char 1-3-grams of windows of ±WINDOW (10) characters around the entity's occurrences, the entity
     itself replaced by a placeholder (what is said next to it),
+  * the entity's last one, two and three characters (its kind: …银行, …贷, …金服, …公司 — a bank
+    named in a story about a failed lending platform is rarely the subject; for a name seen in
+    training, the name itself: +0.013 BDCI score in grouped CV, see the model card),
   * structure: entity contained in a longer listed entity / contains a shorter one, number of
     occurrences, in the title, relative first position, length, rank among the entities.
 A linear model scores each pair; a second stage (gradient-boosted trees, stacked on out-of-fold
@@ -23,12 +26,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
 
 from yuqing.analysis import features, trees
 from yuqing.analysis.linear import LinearModel
 
 WINDOW = 10  # chosen by grouped CV among 10/20/35
 WINDOW_FEATURES = 2**17
+ENTITY_FEATURES = 2**14
 PLACEHOLDER = "Ⓔ"
 OTHER = "Ⓞ"
 N_DENSE = 10
@@ -58,6 +63,15 @@ def window_text(text: str, entity: str, others: Sequence[str]) -> str:
     return joined
 
 
+def entity_suffixes(entity: str) -> list[str]:
+    return [f"{n}:{entity[-n:]}" for n in (1, 2, 3)]
+
+
+_ENTITY_HASHER = HashingVectorizer(
+    n_features=ENTITY_FEATURES, analyzer=entity_suffixes, alternate_sign=False, norm="l2"
+)
+
+
 def dense_features(text: str, title: str, entity: str, entities: Sequence[str]) -> list[float]:
     occ = _occurrences(text, entity, 50)
     contained = any(entity != o and entity in o for o in entities)
@@ -80,22 +94,24 @@ def dense_features(text: str, title: str, entity: str, entities: Sequence[str]) 
 def pair_parts(
     items: Sequence[tuple[str, str, str, Sequence[str]]],
 ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
-    """The text, window and structure blocks of the rows for (text, title, entity, all_entities)."""
+    """The text, pair (window and entity name) and structure blocks of the rows for (text, title,
+    entity, all_entities)."""
     texts = [f"{title}。{text}" if title and title not in text else text for text, title, _, _ in items]
     x_text = features.zh_vectors(texts)
     x_win = features.hashed_char_ngrams(
         [window_text(t, e, ents) for t, (_, _, e, ents) in zip(texts, items, strict=True)], WINDOW_FEATURES
     )
+    x_pair = sp.hstack([x_win, _ENTITY_HASHER.transform([e for _, _, e, _ in items])], format="csr")
     dense = np.asarray(
         [dense_features(t, ti, e, ents) for t, (_, ti, e, ents) in zip(texts, items, strict=True)],
         dtype=np.float32,
     ).reshape(len(items), N_DENSE)
-    return x_text, x_win, dense
+    return x_text, x_pair, dense
 
 
-def join_parts(x_text: sp.csr_matrix, x_win: sp.csr_matrix, dense: np.ndarray) -> sp.csr_matrix:
+def join_parts(x_text: sp.csr_matrix, x_pair: sp.csr_matrix, dense: np.ndarray) -> sp.csr_matrix:
     """The pair model's rows: the three blocks side by side."""
-    return sp.hstack([x_text, x_win, sp.csr_matrix(dense)], format="csr")
+    return sp.hstack([x_text, x_pair, sp.csr_matrix(dense)], format="csr")
 
 
 def pair_matrix(items: Sequence[tuple[str, str, str, Sequence[str]]]) -> sp.csr_matrix:
@@ -155,8 +171,8 @@ def predict_pairs(
     ``starts``: index of each text's first pair (default: where the text or entity list changes)."""
     if not items:
         return []
-    x_text, x_win, dense = pair_parts(items)
-    x = join_parts(x_text, x_win, dense)
+    x_text, x_pair, dense = pair_parts(items)
+    x = join_parts(x_text, x_pair, dense)
     stacker = model.extra.get("stacker")
     if stacker is None:
         return [float(p) for p in model.predict_proba(x)[:, 1]]

@@ -49,6 +49,49 @@ def test_subject_postprocess(entities: list[str], probs: list[float], expected: 
     assert subject.postprocess(entities, probs) == expected
 
 
+@pytest.mark.parametrize(
+    ("entity", "expected"),
+    [
+        ("小资钱包", ["1:包", "2:钱包", "3:资钱包"]),
+        ("华信银行", ["1:行", "2:银行", "3:信银行"]),
+        ("招行", ["1:行", "2:招行", "3:招行"]),  # shorter than three characters: the whole name
+        ("e租宝", ["1:宝", "2:租宝", "3:e租宝"]),
+    ],
+)
+def test_subject_entity_suffixes(entity: str, expected: list[str]) -> None:
+    assert subject.entity_suffixes(entity) == expected
+
+
+def test_subject_training_reports_unseen_entities(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The grouped CV also scores the texts whose entities the training folds never saw; the pair
+    rows carry the entity-name block, so the saved model has its columns."""
+    from yuqing.analysis import datasets, features, train
+
+    recs = []
+    for i in range(40):
+        platform, bank = f"平台{i}贷", (f"第{i % 7}银行" if i < 30 else f"新{i}银行")
+        negative = i % 2 == 0
+        story = (
+            f"{platform}爆雷，投资人无法提现，存管银行为{bank}。"
+            if negative
+            else f"{platform}与{bank}签约合作。"
+        )
+        recs.append(
+            datasets.SubjectRecord(
+                f"r{i}", "", story, [platform, bank], negative, [platform] if negative else []
+            )
+        )
+    result = train.train_subject(None, tmp_path, recs)
+    m = result.metrics["subject"]
+    unseen = m["cv5_unseen_entities"]
+    assert unseen["n"] == 10  # texts 30-39: both names occur nowhere else
+    assert 0.0 <= unseen["score"] <= 1.0
+    model = LinearModel.load(tmp_path / "subject_zh.joblib")
+    width = subject.pair_matrix([(recs[0].text, "", recs[0].entities[0], recs[0].entities)]).shape[1]
+    assert model.coef.shape[1] == width
+    assert width == features.ZH_FEATURES + subject.WINDOW_FEATURES + subject.ENTITY_FEATURES + subject.N_DENSE
+
+
 def test_subject_attribution_and_window() -> None:
     preds = [
         subject.SubjectPrediction("小资钱包", 0.9, True),
