@@ -139,7 +139,10 @@ def main() -> None:
 
         # 3. subject: grouped CV (retrains into the temp dir; the shipped model is untouched)
         res = train.train_subject(DATA, tmp / "subject")
-        out["subject_cv5_grouped_finnsp"] = res.metrics["subject"]["cv5_grouped_by_text"]
+        sm = res.metrics["subject"]
+        out["subject_cv5_grouped_finnsp"] = sm["cv5_grouped_by_text"] | {"threshold": sm["threshold"]}
+        out["subject_cv5_grouped_finnsp_at_0.5"] = sm["cv5_grouped_by_text_at_0.5"]
+        out["subject_cv5_unseen_entities"] = sm["cv5_unseen_entities"]
 
         if not args.quick:
             # 2. cross-dataset: same recipe, trained on some sets, scored on others

@@ -134,7 +134,11 @@ def analyse_batch(
     scans = [scan_targets(t, targets) for t in texts]
     matches_all = [matches for matches, _ in scans]
     tokens_all = [seg.cut(t)[:MAX_TOKENS] for t in texts]
-    ents_all = [entities_mod.extract_entities(texts[i], specs, tokens_all[i]) for i in range(len(items))]
+    terms = entities_mod.target_terms(specs)
+    ents_all = [
+        entities_mod.extract_entities(t, tokens=tk, terms=terms)
+        for t, tk in zip(texts, tokens_all, strict=True)
+    ]
     for i, (_, gone) in enumerate(scans):
         if gone:  # names ruled out by a target's exclusion words: not entities, not words
             ents_all[i] = [e for e in ents_all[i] if e.text not in gone]

@@ -114,8 +114,9 @@ def _institutions() -> tuple[str, ...]:
     )
 
 
-@functools.lru_cache(maxsize=16)
-def _target_terms(targets: tuple[TargetSpec, ...]) -> tuple[tuple[str, str], ...]:
+def target_terms(targets: Sequence[TargetSpec]) -> tuple[tuple[str, str], ...]:
+    """(name, kind) of every target's names, executives and products: computed once per batch by
+    the caller (hashing the specs on every call cost more than the lookups)."""
     out = [(n, "ORG") for t in targets for n in t.names]
     out += [(n, "PER") for t in targets for n in t.executives]
     out += [(n, "PRODUCT") for t in targets for n in t.products]
@@ -128,17 +129,20 @@ def _institution_set() -> frozenset[str]:
 
 
 def extract_entities(
-    text: str, targets: Sequence[TargetSpec] = (), tokens: Sequence[str] | None = None
+    text: str,
+    targets: Sequence[TargetSpec] = (),
+    tokens: Sequence[str] | None = None,
+    terms: Sequence[tuple[str, str]] | None = None,
 ) -> list[Entity]:
     """Entities in order of first occurrence, deduplicated; contained duplicates kept (the subject
-    model uses the containment relation)."""
+    model uses the containment relation). ``terms``: ``target_terms(targets)``, when the caller has it."""
     found: dict[str, Entity] = {}
 
     def add(name: str, kind: str, start: int) -> None:
         if name not in found or found[name].start > start:
             found[name] = Entity(name, kind, start)
 
-    for name, kind in _target_terms(tuple(targets)):
+    for name, kind in target_terms(targets) if terms is None else terms:
         if name in text:
             add(name, kind, text.find(name))
     # Institutions of the finance dictionary are segmentation words: look them up among the tokens

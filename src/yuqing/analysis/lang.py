@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
-_KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
+# Runs, not single characters: counting the characters of a few runs is cheaper than building one
+# string per character.
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN = re.compile(r"[A-Za-z]+")
+_KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _TABLE = str.maketrans({chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)})
 
@@ -31,9 +33,9 @@ def detect(text: str) -> str:
     text = text[:400]
     if "http" in text or "www." in text:
         text = _URL.sub(" ", text)
-    cjk = len(_CJK.findall(text))
-    latin = len(_LATIN.findall(text))
-    kana = len(_KANA_HANGUL.findall(text))
+    cjk = sum(map(len, _CJK.findall(text)))
+    latin = sum(map(len, _LATIN.findall(text)))
+    kana = sum(map(len, _KANA_HANGUL.findall(text)))
     if kana > cjk / 4 and kana >= 2:
         return "other"
     if cjk == 0 and latin == 0:

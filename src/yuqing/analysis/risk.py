@@ -160,6 +160,9 @@ ANCHORS: dict[str, tuple[str, ...]] = {
 }
 
 
+_ANCHOR_RE = {k: re.compile("|".join(map(re.escape, v))) for k, v in ANCHORS.items()}
+
+
 @dataclass(frozen=True)
 class RiskResult:
     risk_type: str  # Chinese name, NO_RISK ("其他") when nothing specific
@@ -171,7 +174,7 @@ def rule_scores(text: str) -> dict[str, float]:
     """Score of each banking type whose patterns occur (only types with a score > 0)."""
     out = {}
     for name, pats in _COMPILED.items():
-        if not any(a in text for a in ANCHORS[name]):
+        if not _ANCHOR_RE[name].search(text):
             continue
         s = sum(w for p, w in pats if p.search(text))
         if s > 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import heapq
 import re
+from collections import Counter
 from collections.abc import Iterable
 from importlib import resources
 
@@ -118,11 +119,15 @@ def finance_dictionary() -> tuple[str, ...]:
     return tuple(words)
 
 
+KEPT_CACHE_SIZE = 200_000
+
+
 class Segmenter:
     """A jieba instance with the finance dictionary plus extra words (target names, products …)."""
 
     def __init__(self, extra_words: Iterable[str] = ()) -> None:
         self._jieba = rjieba.Jieba()
+        self._kept: dict[str, str] = {}
         for word in (*finance_dictionary(), *extra_words):
             word = word.strip()
             if word and not word.isascii():
@@ -130,27 +135,48 @@ class Segmenter:
 
     def cut(self, text: str) -> list[str]:
         """Tokens without whitespace and punctuation; Latin words lower-cased; no URL fragments or
-        repost markers (``strip_links``)."""
-        out = []
-        for tok in self._jieba.cut(strip_links(text), False):
-            if tok.isalnum() or ((tok[0].isalnum() or tok[-1].isalnum()) and (tok := tok.strip())):
-                out.append(tok.lower() if tok.isascii() else tok)
-        return out
+        repost markers (``strip_links``). What each jieba token becomes is remembered (the same few
+        thousand words recur in every text)."""
+        get, keep = self._kept.get, self._keep
+        return [
+            k
+            for tok in self._jieba.cut(strip_links(text), False)
+            if (k := get(tok)) or (k is None and (k := keep(tok)))
+        ]
+
+    def _keep(self, tok: str) -> str:
+        """The token as kept, "" when it is dropped."""
+        kept = tok
+        if not kept.isalnum():
+            kept = kept.strip() if kept[0].isalnum() or kept[-1].isalnum() else ""
+        kept = kept.lower() if kept.isascii() else kept
+        if len(self._kept) < KEPT_CACHE_SIZE:
+            self._kept[tok] = kept
+        return kept
 
 
 def keywords(tokens: Iterable[str], limit: int = 8) -> list[str]:
     """Most salient content tokens: count x (1 + min(len, 4) / 4), no stopwords, no numbers, >= 2 chars;
     ties keep first-seen order."""
-    counts: dict[str, int] = {}
-    for tok in tokens:
-        if len(tok) >= 2 and tok not in STOPWORDS:
-            counts[tok] = counts.get(tok, 0) + 1
+    get = _KEYWORD_WEIGHT.get
     scored = [
-        (c * (1 + (len(t) if len(t) < 4 else 4) / 4), -i, t)
-        for i, (t, c) in enumerate(counts.items())
-        if not t.replace(".", "").isdigit()
+        (c * w, -i, t)
+        for i, (t, c) in enumerate(Counter(tokens).items())  # first-seen order
+        if (w := get(t)) or (w is None and (w := _keyword_weight(t)))
     ]
     return [t for _, _, t in heapq.nlargest(limit, scored)]
+
+
+_KEYWORD_WEIGHT: dict[str, float] = {}  # token -> its keyword weight, remembered (0.0: never a keyword)
+
+
+def _keyword_weight(t: str) -> float:
+    w = (1 + (len(t) if len(t) < 4 else 4) / 4) if len(t) >= 2 and t not in STOPWORDS else 0.0
+    if w and t.replace(".", "").isdigit():
+        w = 0.0
+    if len(_KEYWORD_WEIGHT) < KEPT_CACHE_SIZE:
+        _KEYWORD_WEIGHT[t] = w
+    return w
 
 
 @functools.cache

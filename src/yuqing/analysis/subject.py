@@ -97,7 +97,9 @@ def pair_parts(
     """The text, pair (window and entity name) and structure blocks of the rows for (text, title,
     entity, all_entities)."""
     texts = [f"{title}。{text}" if title and title not in text else text for text, title, _, _ in items]
-    x_text = features.zh_vectors(texts)
+    distinct: dict[str, int] = {}  # a text's pairs share its vector: computed once
+    rows = [distinct.setdefault(t, len(distinct)) for t in texts]
+    x_text = features.zh_vectors(list(distinct))[rows]
     x_win = features.hashed_char_ngrams(
         [window_text(t, e, ents) for t, (_, _, e, ents) in zip(texts, items, strict=True)], WINDOW_FEATURES
     )

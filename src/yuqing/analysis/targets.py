@@ -9,6 +9,7 @@ Names made only of ASCII letters/digits (``CMB``) match as whole words only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -45,6 +46,7 @@ class CompiledTarget:
     terms_norm: tuple[str, ...]
     exclude_norm: tuple[str, ...]
     anchors: tuple[str, ...] = ()  # a match needs one of these as a substring (cheap pre-filter)
+    anchor_re: re.Pattern[str] | None = None  # the anchors as one expression (one C-level search)
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,13 @@ def compile_target(spec: TargetSpec) -> CompiledTarget:
     norm = lambda xs: tuple(dict.fromkeys(n for x in xs if (n := normalise(x).strip())))  # noqa: E731
     terms_norm = norm(spec.all_terms)
     anchors = tuple(dict.fromkeys(rules.positive_terms(node))) if node is not None else terms_norm
-    return CompiledTarget(spec, node, norm(spec.names), terms_norm, norm(spec.exclude), anchors)
+    anchor_re = re.compile("|".join(map(re.escape, anchors))) if anchors else None
+    return CompiledTarget(spec, node, norm(spec.names), terms_norm, norm(spec.exclude), anchors, anchor_re)
 
 
 def match_one(target: CompiledTarget, text_norm: str) -> TargetMatch | None:
     """Match one compiled target against normalised text."""
-    if target.anchors and not any(a in text_norm for a in target.anchors):
+    if target.anchor_re is not None and not target.anchor_re.search(text_norm):
         return None
     if any(rules.find_spans(text_norm, x) for x in target.exclude_norm):
         return None
@@ -116,6 +119,7 @@ def scan_targets(text: str, targets: Sequence[CompiledTarget]) -> tuple[list[Tar
         n
         for t in targets
         if t.exclude_norm
+        and any(x in norm for x in t.exclude_norm)  # cheap and rarely true: first
         and any(term in norm for term in t.terms_norm)
         and any(rules.find_spans(norm, x) for x in t.exclude_norm)
         for n in t.spec.all_terms

@@ -35,12 +35,19 @@ def flatten(hgb: Any) -> dict[str, np.ndarray]:
 
 
 def predict_proba(t: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    """P(class 1) per row."""
+    """P(class 1) per row. Only (row, tree) walks still at an inner node take the next step: paths
+    are mostly far shorter than the deepest one."""
     x = np.asarray(x, dtype=np.float64)
-    node = np.broadcast_to(t["roots"], (len(x), len(t["roots"]))).copy()
-    rows = np.arange(len(x))[:, None]
-    for _ in range(int(t["depth"])):
-        go_left = x[rows, t["feature"][node]] <= t["threshold"][node]
-        node = np.where(go_left, t["left"][node], t["right"][node])
-    raw = t["value"][node].sum(axis=1) + float(t["baseline"])
+    n, k = len(x), len(t["roots"])
+    node = np.tile(t["roots"], n)  # (row, tree) walks, row-major
+    row = np.repeat(np.arange(n), k)
+    inner = t["left"] != np.arange(len(t["left"]))  # a leaf points to itself
+    walking = np.flatnonzero(inner[node])
+    while walking.size:
+        at = node[walking]
+        go_left = x[row[walking], t["feature"][at]] <= t["threshold"][at]
+        at = np.where(go_left, t["left"][at], t["right"][at])
+        node[walking] = at
+        walking = walking[inner[at]]
+    raw = t["value"][node].reshape(n, k).sum(axis=1) + float(t["baseline"])
     return np.asarray(1.0 / (1.0 + np.exp(-raw)))

@@ -35,6 +35,23 @@ def test_segmentation_uses_finance_and_target_words() -> None:
     assert "app" in tokens
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("利率3.5%！", ["利率", "3", "5"]),  # punctuation and whitespace go
+        ("A股 —— 大涨", ["A股", "大", "涨"]),  # only all-Latin tokens are lower-cased
+        ("Hello, WORLD", ["hello", "world"]),
+        ("“保本”？", ["保本"]),
+        ("", []),
+    ],
+)
+def test_segmentation_tokens(text: str, expected: list[str]) -> None:
+    seg = segment.Segmenter()
+    # Twice: the second cut answers from the remembered tokens and must say the same.
+    assert seg.cut(text) == expected
+    assert seg.cut(text) == expected
+
+
 def test_keywords_skip_stopwords_and_numbers() -> None:
     kws = segment.keywords(["的", "收费", "收费", "2026", "银行", "了", "银行", "银行"])
     assert kws[0] == "银行" and "收费" in kws
