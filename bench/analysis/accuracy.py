@@ -62,7 +62,7 @@ def risk_cv(recs: Sequence[datasets.Labelled]) -> dict[str, Any]:
     texts = [r.text for r in recs]
     y = np.array([r.label for r in recs])
     groups = train.text_groups(texts)
-    x = features.zh_vectors(texts)
+    x = risk.design(features.zh_vectors(texts), texts)  # the shipped recipe's input
     gold: list[str] = []
     pred: list[str] = []
     for tr, te in GroupKFold(n_splits=5).split(x, y, groups):

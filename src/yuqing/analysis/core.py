@@ -17,7 +17,7 @@ from yuqing.analysis.sentiment import SentimentModel
 from yuqing.analysis.targets import CompiledTarget, TargetMatch, scan_targets
 
 SUBJECT_MIN_NEG = 0.2  # below this text-level negativity the subject model is skipped (nothing to attribute)
-MAX_TOKENS = 400
+MAX_TOKENS = segment.MAX_TOKENS
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,8 @@ def analyse_batch(
     langs = [lang.detect(t) for t in texts]
     specs = [t.spec for t in targets]
 
-    # Sentiment and risk share the zh vector.
+    tokens_all = [seg.cut(t)[:MAX_TOKENS] for t in texts]
+    # Sentiment and risk share the zh vector; risk adds the words.
     zh_rows = [i for i, lg in enumerate(langs) if lg != "en"]
     en_rows = [i for i, lg in enumerate(langs) if lg == "en"]
     sent: list[sentiment.SentimentResult | None] = [None] * len(items)
@@ -120,7 +121,9 @@ def analyse_batch(
             zs = sentiment.predict_matrix(models.sentiment_zh, x, zh_texts, "zh")
         else:
             zs = sentiment.predict(zh_texts, ["zh"] * len(zh_rows), {})
-        zr = risk.predict_matrix(models.risk, zh_texts, x if models.risk is not None else None)
+        zr = risk.predict_matrix(
+            models.risk, zh_texts, x if models.risk is not None else None, [tokens_all[i] for i in zh_rows]
+        )
         for j, i in enumerate(zh_rows):
             sent[i], risks[i] = zs[j], zr[j]
     if en_rows:
@@ -133,7 +136,6 @@ def analyse_batch(
     # Target matching, entities, tokens; then one batched subject-model call for all (mention, entity) pairs.
     scans = [scan_targets(t, targets) for t in texts]
     matches_all = [matches for matches, _ in scans]
-    tokens_all = [seg.cut(t)[:MAX_TOKENS] for t in texts]
     terms = entities_mod.target_terms(specs)
     ents_all = [
         entities_mod.extract_entities(t, tokens=tk, terms=terms)

@@ -114,9 +114,15 @@ def _institutions() -> tuple[str, ...]:
     )
 
 
+@functools.lru_cache(maxsize=16)
+def _cached_terms(targets: tuple[TargetSpec, ...]) -> tuple[tuple[str, str], ...]:
+    return target_terms(targets)
+
+
 def target_terms(targets: Sequence[TargetSpec]) -> tuple[tuple[str, str], ...]:
-    """(name, kind) of every target's names, executives and products: computed once per batch by
-    the caller (hashing the specs on every call cost more than the lookups)."""
+    """(name, kind) of every target's names, executives and products. A batch computes it once and
+    passes it to :func:`extract_entities` (hashing the specs for a cache on every call cost more
+    than the lookups)."""
     out = [(n, "ORG") for t in targets for n in t.names]
     out += [(n, "PER") for t in targets for n in t.executives]
     out += [(n, "PRODUCT") for t in targets for n in t.products]
@@ -142,7 +148,7 @@ def extract_entities(
         if name not in found or found[name].start > start:
             found[name] = Entity(name, kind, start)
 
-    for name, kind in target_terms(targets) if terms is None else terms:
+    for name, kind in _cached_terms(tuple(targets)) if terms is None else terms:
         if name in text:
             add(name, kind, text.find(name))
     # Institutions of the finance dictionary are segmentation words: look them up among the tokens

@@ -1,13 +1,15 @@
 """Feature extraction shared by the models: hashed character n-grams (no vocabulary to ship).
 
 The zh text vector (char 1-3-grams, binary, L2) is computed once per mention and shared by the
-sentiment and risk models; English uses word 1-2-grams plus char 3-5-grams within words.
+sentiment and risk models; English uses word 1-2-grams plus char 3-5-grams within words. The risk
+model adds hashed word 1-2-grams of the segmentation the stage already has (``word_vectors``).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -84,6 +86,45 @@ def hashed_char_ngrams(texts: Sequence[str], n_features: int, max_n: int = 3) ->
     np.cumsum(counts, out=indptr[1:])
     data = np.repeat((1 / np.sqrt(np.maximum(counts, 1))).astype(np.float32), counts)
     return sp.csr_matrix((data, cols, indptr), shape=(n_docs, n_features))
+
+
+WORD_FEATURES = 2**16
+_WORD_IDS: dict[str, int] = {}  # token -> a stable 32-bit id (crc32; numbers share one), remembered
+_WORD_IDS_MAX = 500_000
+
+
+def _word_id(token: str) -> int:
+    wid = zlib.crc32(b"0" if token.isdigit() else token.encode("utf-8"))
+    if len(_WORD_IDS) < _WORD_IDS_MAX:
+        _WORD_IDS[token] = wid
+    return wid
+
+
+def word_vectors(token_lists: Sequence[Sequence[str]], n_features: int = WORD_FEATURES) -> sp.csr_matrix:
+    """Hashed word 1-2-grams (numbers as one word) of token lists, L2-normalised rows. Vectorised
+    like :func:`hashed_char_ngrams`: one id lookup per token, the rest in numpy (sklearn's
+    HashingVectorizer builds every bigram as a string: 8x slower)."""
+    n_docs = len(token_lists)
+    lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=n_docs)
+    get = _WORD_IDS.get
+    ids = np.fromiter(
+        (w if (w := get(t)) is not None else _word_id(t) for toks in token_lists for t in toks),
+        dtype=np.uint64,
+        count=int(lengths.sum()),
+    )
+    row_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    last = np.cumsum(lengths)[lengths > 0] - 1  # a doc's last token starts no bigram
+    pair = np.ones(max(len(ids) - 1, 0), dtype=bool)
+    pair[last[last < len(pair)]] = False
+    grams = np.concatenate([ids + _OFFSETS[1], (ids[:-1] * _K1 + ids[1:])[pair]])
+    grams = grams * _K2
+    grams ^= grams >> np.uint64(29)
+    cols = (grams % np.uint64(n_features)).astype(np.int32)
+    rows = np.concatenate([row_of, row_of[:-1][pair]])
+    x = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(n_docs, n_features))
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    x.data /= np.repeat(np.maximum(norms, 1e-12), np.diff(x.indptr)).astype(np.float32)
+    return x
 
 
 def zh_vectors(texts: Sequence[str]) -> sp.csr_matrix:

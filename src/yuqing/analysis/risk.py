@@ -1,6 +1,7 @@
 """Risk classification: a financial risk type with a confidence, and the plan's trigger category.
 
-1. Classifier over the 22 CCKS 2019 event types (trained on ccks2019_fin_event).
+1. Classifier over the 22 CCKS 2019 event types (trained on ccks2019_fin_event): the shared char
+   n-gram vector plus hashed word 1-2-grams (:func:`design`).
 2. A rule layer for the banking types CCKS lacks. There is no labelled data for them here, so
    they are weighted keyword patterns: a type's score is the sum of the weights of its patterns
    that occur; a score >= RULE_THRESHOLD overrides the classifier (confidence = min(0.95,
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import scipy.sparse as sp
 
+from yuqing.analysis import features, segment
 from yuqing.analysis.linear import LinearModel
 
 CCKS_TYPES = (
@@ -195,11 +197,29 @@ def apply_rules(text: str, model_type: str, model_conf: float) -> RiskResult:
     return RiskResult(model_type, round(model_conf, 3), "model")
 
 
+def design(
+    x: sp.spmatrix, texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None
+) -> sp.csr_matrix:
+    """The classifier's input: the shared char vector ``x`` plus hashed word 1-2-grams of the
+    texts' tokens (segmented here when the caller has none)."""
+    if tokens is None:
+        seg = segment.default_segmenter()
+        tokens = [seg.cut(t)[: segment.MAX_TOKENS] for t in texts]
+    return sp.hstack([x, features.word_vectors(tokens)], format="csr")
+
+
 def predict_matrix(
-    model: LinearModel | None, texts: Sequence[str], x: sp.spmatrix | None
+    model: LinearModel | None,
+    texts: Sequence[str],
+    x: sp.spmatrix | None,
+    tokens: Sequence[Sequence[str]] | None = None,
 ) -> list[RiskResult]:
+    """``x``: the texts' char vector; the word columns are added when the model has them (a model
+    trained before them still works)."""
     if model is None or x is None:
         return [apply_rules(t, NO_RISK, 0.5) for t in texts]
+    if model.coef.shape[1] == x.shape[1] + features.WORD_FEATURES:
+        x = design(x, texts, tokens)
     proba = model.predict_proba(x)
     best = proba.argmax(axis=1)
     return [

@@ -120,6 +120,7 @@ def finance_dictionary() -> tuple[str, ...]:
 
 
 KEPT_CACHE_SIZE = 200_000
+MAX_TOKENS = 400  # tokens kept per mention (the stage's, and what the risk model was trained on)
 
 
 class Segmenter:

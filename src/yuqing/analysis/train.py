@@ -22,12 +22,13 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, train_test_split
 
-from yuqing.analysis import datasets, features, subject, trees
+from yuqing.analysis import datasets, features, risk, subject, trees
 from yuqing.analysis.linear import LinearModel, expected_calibration_error, fit_temperature
 from yuqing.analysis.risk import RISK_TYPES
 from yuqing.errors import ValidationError
 
 SEED = 20190101
+WORD_FEATURES_NOTE = f"hashed word 1-2-grams, {features.WORD_FEATURES} buckets"
 TRAIN_SETTINGS: dict[str, Any] = {
     "sentiment_zh": {"alpha": 3e-6, "epochs": 20, "finnsp_weight": 2.0, "label_emoticons_kept": "1 in 5"},
     "sentiment_en": {"alpha": 1e-5, "epochs": 20},
@@ -38,7 +39,7 @@ TRAIN_SETTINGS: dict[str, Any] = {
         "stacker": "hgb 200 x 0.05",
         "entity_suffixes": [1, 2, 3],
     },
-    "risk_zh": {"alpha": 3e-6, "epochs": 25, "class_weight": "balanced"},
+    "risk_zh": {"alpha": 3e-6, "epochs": 25, "class_weight": "balanced", "word_features": WORD_FEATURES_NOTE},
 }
 SUBJECT_ALPHA = 3e-5
 SUBJECT_TEXT_ALPHA = 3e-6
@@ -465,7 +466,7 @@ def train_risk(
         raise ValidationError("训练数据至少需要两类 / risk training data needs at least two types")
     t0 = time.perf_counter()
     texts = [r.text for r in recs]
-    x = features.zh_vectors(texts)
+    x = risk.design(features.zh_vectors(texts), texts)
     y = np.array([r.label for r in recs])
     w = np.array([LABEL_WEIGHT if r.source.startswith("labels") else 1.0 for r in recs])
     tr, ho = risk_split(texts)
@@ -573,7 +574,9 @@ CARD_TEXT = {
     ),
     "risk_zh": (
         "Financial risk event type: the 22 CCKS 2019 types (其他 = no specific type).",
-        "Hashed character 1-3-gram counts (the vector shared with sentiment) -> SGD logistic regression "
+        "Hashed character 1-3-gram counts (the vector shared with sentiment) plus hashed word 1-2-grams "
+        "of the stage's segmentation (2^16 buckets, numbers as 0; +0.005 accuracy / +0.017 macro-F1 in "
+        "5-fold CV grouped by text) -> SGD logistic regression "
         "(alpha 3e-6, 25 "
         "epochs, balanced class weights), temperature calibrated. At prediction a documented keyword-rule "
         "layer "

@@ -92,6 +92,37 @@ def test_subject_training_reports_unseen_entities(tmp_path) -> None:  # type: ig
     assert width == features.ZH_FEATURES + subject.WINDOW_FEATURES + subject.ENTITY_FEATURES + subject.N_DENSE
 
 
+@pytest.mark.parametrize(
+    ("tokens", "distinct"),
+    [
+        (["银行", "罚款", "银行"], 4),  # 银行 (twice), 罚款, 银行→罚款, 罚款→银行
+        (["罚款"], 1),  # no bigram with the next text's first word
+        (["2018", "2019"], 2),  # numbers are one word: 0 and 0→0
+        ([], 0),
+    ],
+)
+def test_word_vectors(tokens: list[str], distinct: int) -> None:
+    from yuqing.analysis import features
+
+    x = features.word_vectors([tokens, ["另外", "一条"]])
+    assert x.shape == (2, features.WORD_FEATURES)
+    assert x[0].nnz == distinct and x[1].nnz == 3
+    assert float(x[0].multiply(x[0]).sum()) == pytest.approx(1.0 if tokens else 0.0)
+    assert (features.word_vectors([tokens]) != x[0]).nnz == 0  # a row does not depend on its batch
+
+
+def test_risk_model_without_word_columns_still_predicts() -> None:
+    """A risk model trained before the word columns (char vector only) keeps working."""
+    from yuqing.analysis import features
+
+    texts = ["平台涉嫌非法集资，投资人报案", "公司发布年报"]
+    x = features.zh_vectors(texts)
+    classes = ("其他", "涉嫌非法集资")
+    coef = np.zeros((2, x.shape[1]), dtype=np.float32)
+    model = LinearModel("risk_zh", "old", classes, coef, np.array([0.0, 1.0]))
+    assert [r.risk_type for r in risk.predict_matrix(model, texts, x)] == ["涉嫌非法集资", "涉嫌非法集资"]
+
+
 def test_subject_attribution_and_window() -> None:
     preds = [
         subject.SubjectPrediction("小资钱包", 0.9, True),
