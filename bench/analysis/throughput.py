@@ -177,10 +177,12 @@ def main() -> None:
 
     bench("sentiment (vectorise + predict)", _sent, args.n, steps)
 
-    def _risk() -> None:
+    def _risk() -> None:  # given the tokens, as in the stage (segmentation is its own step)
         for i in range(0, len(xs), args.batch):
             b = xs[i : i + args.batch]
-            risk.predict_matrix(models.risk, b, features.zh_vectors(b))
+            risk.predict_matrix(
+                models.risk, b, features.zh_vectors(b), [t[:400] for t in toks[i : i + args.batch]]
+            )
 
     bench("risk (vectorise + predict + rules)", _risk, args.n, steps)
     # English sentiment: the n-gram model, the shipped transformer on every text, and the default

@@ -100,7 +100,9 @@ def _word_id(token: str) -> int:
     return wid
 
 
-def word_vectors(token_lists: Sequence[Sequence[str]], n_features: int = WORD_FEATURES) -> sp.csr_matrix:
+def word_vectors(
+    token_lists: Sequence[Sequence[str]], n_features: int = WORD_FEATURES, bigrams: bool = True
+) -> sp.csr_matrix:
     """Hashed word 1-2-grams (numbers as one word) of token lists, L2-normalised rows. Vectorised
     like :func:`hashed_char_ngrams`: one id lookup per token, the rest in numpy (sklearn's
     HashingVectorizer builds every bigram as a string: 8x slower)."""
@@ -114,7 +116,7 @@ def word_vectors(token_lists: Sequence[Sequence[str]], n_features: int = WORD_FE
     )
     row_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
     last = np.cumsum(lengths)[lengths > 0] - 1  # a doc's last token starts no bigram
-    pair = np.ones(max(len(ids) - 1, 0), dtype=bool)
+    pair = np.full(max(len(ids) - 1, 0), bigrams, dtype=bool)
     pair[last[last < len(pair)]] = False
     grams = np.concatenate([ids + _OFFSETS[1], (ids[:-1] * _K1 + ids[1:])[pair]])
     grams = grams * _K2

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from yuqing.analysis import features, trees
 from yuqing.analysis.linear import LinearModel
@@ -67,11 +66,6 @@ def entity_suffixes(entity: str) -> list[str]:
     return [f"{n}:{entity[-n:]}" for n in (1, 2, 3)]
 
 
-_ENTITY_HASHER = HashingVectorizer(
-    n_features=ENTITY_FEATURES, analyzer=entity_suffixes, alternate_sign=False, norm="l2"
-)
-
-
 def dense_features(text: str, title: str, entity: str, entities: Sequence[str]) -> list[float]:
     occ = _occurrences(text, entity, 50)
     contained = any(entity != o and entity in o for o in entities)
@@ -103,7 +97,10 @@ def pair_parts(
     x_win = features.hashed_char_ngrams(
         [window_text(t, e, ents) for t, (_, _, e, ents) in zip(texts, items, strict=True)], WINDOW_FEATURES
     )
-    x_pair = sp.hstack([x_win, _ENTITY_HASHER.transform([e for _, _, e, _ in items])], format="csr")
+    x_name = features.word_vectors(
+        [entity_suffixes(e) for _, _, e, _ in items], ENTITY_FEATURES, bigrams=False
+    )
+    x_pair = sp.hstack([x_win, x_name], format="csr")
     dense = np.asarray(
         [dense_features(t, ti, e, ents) for t, (_, ti, e, ents) in zip(texts, items, strict=True)],
         dtype=np.float32,

@@ -37,7 +37,7 @@ TRAIN_SETTINGS: dict[str, Any] = {
         "epochs": 20,
         "text_alpha": 3e-6,
         "stacker": "hgb 200 x 0.05",
-        "entity_suffixes": [1, 2, 3],
+        "entity_suffixes": "last 1, 2 and 3 characters, crc32-hashed into 2^14 buckets",
     },
     "risk_zh": {"alpha": 3e-6, "epochs": 25, "class_weight": "balanced", "word_features": WORD_FEATURES_NOTE},
 }
