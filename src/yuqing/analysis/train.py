@@ -37,7 +37,7 @@ TRAIN_SETTINGS: dict[str, Any] = {
         "epochs": 20,
         "text_alpha": 3e-6,
         "stacker": "hgb 200 x 0.05",
-        "entity_suffixes": "last 1, 2 and 3 characters, crc32-hashed into 2^14 buckets",
+        "entity_kind": "the entity's last character, crc32-hashed into 2^12 buckets",
     },
     "risk_zh": {"alpha": 3e-6, "epochs": 25, "class_weight": "balanced", "word_features": WORD_FEATURES_NOTE},
 }
@@ -554,8 +554,8 @@ CARD_TEXT = {
     "subject_zh": (
         "Target-level negativity (CCF BDCI 2019): is the text negative about this entity?",
         "Per (text, entity) pair: the text's char 1-3-grams, char 1-3-grams of +-10-character windows"
-        " around the entity (entity and other entities masked), the entity's last 1, 2 and 3 "
-        "characters (its kind: ...银行, ...贷, ...公司; for a name seen in training, the name), and 10 "
+        " around the entity (entity and other entities masked), the entity's last character (its "
+        "kind: ...行, ...贷, ...宝, ...司, ...会), and 10 "
         "structural features (containment between entities, occurrences, title, position, length, "
         "rank). Stage 1: SGD logistic regression (and a text-level one on the text's char n-grams: "
         "negative about any entity). Stage 2: gradient-boosted trees (200 x 0.05, stored as arrays in"
