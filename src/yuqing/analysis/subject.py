@@ -5,9 +5,10 @@ For each (text, entity) pair the features are
   * char 1-3-grams of windows of ±WINDOW (10) characters around the entity's occurrences, the entity
     itself replaced by a placeholder (what is said next to it),
   * the entity's last character — its kind (…行, …贷, …宝, …网, …司, …会, …局): +0.012 BDCI
-    score in grouped CV (mean of three fold assignments). Its last two or three characters add
-    +0.001 by naming the platforms that recur across stories, and then over-weight those names in
-    new stories (a bank's own wealth-product default read as the old platform's): not used,
+    score in grouped CV (mean of three fold assignments). The last two or three characters would
+    add +0.001 by naming platforms that recur across stories, and then over-weight those names in
+    new stories (a bank's own wealth-product default read as the old platform's), so they are not
+    used (docs/benchmarks/analysis.md),
   * structure: entity contained in a longer listed entity / contains a shorter one, number of
     occurrences, in the title, relative first position, length, rank among the entities.
 A linear model scores each pair; a second stage (gradient-boosted trees, stacked on out-of-fold
@@ -89,7 +90,7 @@ def dense_features(text: str, title: str, entity: str, entities: Sequence[str]) 
 def pair_parts(
     items: Sequence[tuple[str, str, str, Sequence[str]]],
 ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
-    """The text, pair (window and entity name) and structure blocks of the rows for (text, title,
+    """The text, pair (window and entity kind) and structure blocks of the rows for (text, title,
     entity, all_entities)."""
     texts = [f"{title}。{text}" if title and title not in text else text for text, title, _, _ in items]
     distinct: dict[str, int] = {}  # a text's pairs share its vector: computed once
