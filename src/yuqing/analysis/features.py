@@ -90,7 +90,7 @@ def hashed_char_ngrams(texts: Sequence[str], n_features: int, max_n: int = 3) ->
 
 WORD_FEATURES = 2**16
 _WORD_IDS: dict[str, int] = {}  # token -> a stable 32-bit id (crc32; numbers share one), remembered
-_WORD_IDS_MAX = 500_000
+_WORD_IDS_MAX = 200_000  # ~30 MB at most; the vocabulary that recurs fits
 
 
 def _word_id(token: str) -> int:
