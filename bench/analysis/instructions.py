@@ -1,0 +1,116 @@
+"""Instructions per mention of the whole analysis stage, counted by valgrind (callgrind).
+
+    python -m bench.analysis.instructions [--n 1000] [--warm 500]
+
+CPU-seconds drift on shared or throttled machines (twice as slow from one run to the next was seen
+here); an instruction count does not, so it is the figure to compare two versions of the code by.
+The stage runs twice under callgrind, both times loading the models, making the texts and analysing
+``warm`` other texts first; the second run then analyses the ``n`` bench texts too. The difference
+divided by ``n`` is the cost per mention. The segmenter and the word hasher remember the tokens
+they have seen, so the figure falls as the warm-up grows (a long-running worker has seen its
+vocabulary). Needs valgrind (Debian: ``apt-get install valgrind``); takes a few
+minutes, as callgrind runs code about 50 times slower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+_COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+BATCH = 500
+
+
+def _stage(n: int, warm: int, analyse: bool) -> None:
+    """Inside callgrind: warm up on ``warm`` other texts, then analyse ``n`` bench texts — or only
+    make them (the base run: reading the data and making the texts cancel out)."""
+    from bench.analysis.throughput import BANKS, texts
+    from yuqing.analysis import registry, segment
+    from yuqing.analysis.core import MentionInput, Models, analyse_batch
+    from yuqing.analysis.targets import TargetSpec, compile_target, extra_words
+
+    specs = [
+        TargetSpec(i + 1, f"{b}银行", (b, f"{b}行"), rule=f"({b}银行 OR {b}行) NOT 招聘", exclude=("招聘会",))
+        for i, b in enumerate(BANKS)
+    ]
+    compiled = [compile_target(s) for s in specs]
+    seg = segment.Segmenter(extra_words(specs))
+    models = Models(
+        registry.get_model("sentiment_zh"),
+        registry.sentiment_en(),
+        registry.get_model("subject"),
+        registry.get_model("risk"),
+    )
+
+    def items(xs: list[str]) -> list[MentionInput]:
+        return [MentionInput(i, "", t, "weibo", "personal", 1000, 3, 2, 10) for i, t in enumerate(xs)]
+
+    other = items(texts(warm, seed=8))
+    for i in range(0, len(other), BATCH):
+        analyse_batch(other[i : i + BATCH], compiled, models, seg)
+    made = items(texts(n))  # in both runs: reading the data and making the texts cancel out
+    todo = made if analyse else []
+    for i in range(0, len(todo), BATCH):
+        analyse_batch(todo[i : i + BATCH], compiled, models, seg)
+
+
+def _count(n: int, warm: int, analyse: bool) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={tmp}/out",
+            sys.executable,
+            "-m",
+            "bench.analysis.instructions",
+            "--inner",
+            str(n),
+            "--warm",
+            str(warm),
+            *(["--analyse"] if analyse else []),
+        ]
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    found = _COLLECTED.search(done.stderr)
+    if done.returncode != 0 or not found:
+        raise SystemExit(f"callgrind run failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--warm", type=int, default=BATCH, help="other texts analysed first")
+    ap.add_argument("--inner", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--analyse", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.inner is not None:
+        _stage(args.inner, args.warm, args.analyse)
+        return
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
+    base, full = _count(args.n, args.warm, False), _count(args.n, args.warm, True)
+    print(
+        json.dumps(
+            {
+                "n": args.n,
+                "warm": args.warm,
+                "instructions_setup": base,
+                "instructions_with_mentions": full,
+                "instructions_per_mention": round((full - base) / args.n),
+                "cwd": str(Path.cwd()),
+            },
+            indent=1,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
