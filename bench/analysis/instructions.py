@@ -31,31 +31,14 @@ BATCH = 500
 def _stage(n: int, warm: int, analyse: bool) -> None:
     """Inside callgrind: warm up on ``warm`` other texts, then analyse ``n`` bench texts — or only
     make them (the base run: reading the data and making the texts cancel out)."""
-    from bench.analysis.throughput import BANKS, texts
-    from yuqing.analysis import registry, segment
-    from yuqing.analysis.core import MentionInput, Models, analyse_batch
-    from yuqing.analysis.targets import TargetSpec, compile_target, extra_words
+    from bench.analysis.throughput import mention_inputs, stage_setup, texts
+    from yuqing.analysis.core import analyse_batch
 
-    specs = [
-        TargetSpec(i + 1, f"{b}银行", (b, f"{b}行"), rule=f"({b}银行 OR {b}行) NOT 招聘", exclude=("招聘会",))
-        for i, b in enumerate(BANKS)
-    ]
-    compiled = [compile_target(s) for s in specs]
-    seg = segment.Segmenter(extra_words(specs))
-    models = Models(
-        registry.get_model("sentiment_zh"),
-        registry.sentiment_en(),
-        registry.get_model("subject"),
-        registry.get_model("risk"),
-    )
-
-    def items(xs: list[str]) -> list[MentionInput]:
-        return [MentionInput(i, "", t, "weibo", "personal", 1000, 3, 2, 10) for i, t in enumerate(xs)]
-
-    other = items(texts(warm, seed=8))
+    _, compiled, seg, models = stage_setup()
+    other = mention_inputs(texts(warm, seed=8))
     for i in range(0, len(other), BATCH):
         analyse_batch(other[i : i + BATCH], compiled, models, seg)
-    made = items(texts(n))  # in both runs: reading the data and making the texts cancel out
+    made = mention_inputs(texts(n))  # in both runs: reading the data and making the texts cancel out
     todo = made if analyse else []
     for i in range(0, len(todo), BATCH):
         analyse_batch(todo[i : i + BATCH], compiled, models, seg)

@@ -26,7 +26,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from yuqing.analysis import entities, features, lang, registry, risk, segment, sentiment, subject
 from yuqing.analysis.core import MentionInput, Models, analyse_batch
 from yuqing.analysis.influence import influence_score
-from yuqing.analysis.targets import TargetSpec, compile_target, extra_words, match_targets
+from yuqing.analysis.targets import CompiledTarget, TargetSpec, compile_target, extra_words, match_targets
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 BANKS = [
@@ -127,24 +127,33 @@ def bench(
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=4000)
-    ap.add_argument("--batch", type=int, default=500)
-    args = ap.parse_args()
-    xs = texts(args.n)
+def stage_setup() -> tuple[list[TargetSpec], list[CompiledTarget], segment.Segmenter, Models]:
+    """The bench's 20 watch targets (compiled), a segmenter that knows their names, the shipped models."""
     specs = [
         TargetSpec(i + 1, f"{b}银行", (b, f"{b}行"), rule=f"({b}银行 OR {b}行) NOT 招聘", exclude=("招聘会",))
         for i, b in enumerate(BANKS)
     ]
-    compiled = [compile_target(s) for s in specs]
-    seg = segment.Segmenter(extra_words(specs))
     models = Models(
         registry.get_model("sentiment_zh"),
         registry.sentiment_en(),
         registry.get_model("subject"),
         registry.get_model("risk"),
     )
+    return specs, [compile_target(s) for s in specs], segment.Segmenter(extra_words(specs)), models
+
+
+def mention_inputs(xs: list[str]) -> list[MentionInput]:
+    """The texts as Weibo mentions of a personal account with fixed engagement counts."""
+    return [MentionInput(i, "", t, "weibo", "personal", 1000, 3, 2, 10) for i, t in enumerate(xs)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=4000)
+    ap.add_argument("--batch", type=int, default=500)
+    args = ap.parse_args()
+    xs = texts(args.n)
+    specs, compiled, seg, models = stage_setup()
     r: dict[str, Any] = {
         "n": args.n,
         "mean_chars": round(sum(map(len, xs)) / len(xs), 1),
@@ -181,7 +190,10 @@ def main() -> None:
         for i in range(0, len(xs), args.batch):
             b = xs[i : i + args.batch]
             risk.predict_matrix(
-                models.risk, b, features.zh_vectors(b), [t[:400] for t in toks[i : i + args.batch]]
+                models.risk,
+                b,
+                features.zh_vectors(b),
+                [t[: segment.MAX_TOKENS] for t in toks[i : i + args.batch]],
             )
 
     bench("risk (vectorise + predict + rules)", _risk, args.n, steps)
@@ -207,14 +219,14 @@ def main() -> None:
     bench(
         "influence", lambda: [influence_score("self_media", 1000, 3, 2, 10, 500) for _ in xs], args.n, steps
     )
-    items = [MentionInput(i, "", t, "weibo", "personal", 1000, 3, 2, 10) for i, t in enumerate(xs)]
+    items = mention_inputs(xs)
     stage_seg = segment.Segmenter(extra_words(specs))  # has not seen these texts
 
     def _stage() -> None:
         for i in range(0, len(items), args.batch):
             analyse_batch(items[i : i + args.batch], compiled, models, stage_seg)
 
-    warm_items = [MentionInput(i, "", t, "weibo", "personal", 1000, 3, 2, 10) for i, t in enumerate(other)]
+    warm_items = mention_inputs(other)
     bench(
         "whole stage (pure core, batches of 500)",
         _stage,

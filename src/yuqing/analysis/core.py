@@ -17,7 +17,6 @@ from yuqing.analysis.sentiment import SentimentModel
 from yuqing.analysis.targets import CompiledTarget, TargetMatch, scan_targets
 
 SUBJECT_MIN_NEG = 0.2  # below this text-level negativity the subject model is skipped (nothing to attribute)
-MAX_TOKENS = segment.MAX_TOKENS
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ def analyse_batch(
     langs = [lang.detect(t) for t in texts]
     specs = [t.spec for t in targets]
 
-    tokens_all = [seg.cut(t)[:MAX_TOKENS] for t in texts]
+    tokens_all = [seg.cut(t)[: segment.MAX_TOKENS] for t in texts]
     # Sentiment and risk share the zh vector; risk adds the words.
     zh_rows = [i for i, lg in enumerate(langs) if lg != "en"]
     en_rows = [i for i, lg in enumerate(langs) if lg == "en"]

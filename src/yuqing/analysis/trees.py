@@ -3,7 +3,8 @@
 scikit-learn's HistGradientBoosting predicts with OpenMP threads, whose start-up costs tens of
 milliseconds per call on a busy machine — far more than the prediction itself for the few rows an
 analysis batch has. Flattening the trees into arrays also keeps the shipped model file free of
-pickled estimator objects. All trees are walked at once, one numpy step per tree level.
+pickled estimator objects. All trees are walked at once, one numpy step per level for the walks
+still under way.
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ def flatten(hgb: Any) -> dict[str, np.ndarray]:
     return {
         "feature": np.where(leaf, 0, nodes["feature_idx"]).astype(np.int32),
         "threshold": nodes["num_threshold"].astype(np.float64),
-        # A leaf points to itself, so walking further than its depth changes nothing.
+        # A leaf points to itself: that is how a walk knows it has arrived.
         "left": np.where(leaf, own, nodes["left"].astype(np.int64) + shift).astype(np.int32),
         "right": np.where(leaf, own, nodes["right"].astype(np.int64) + shift).astype(np.int32),
         "value": np.where(leaf, nodes["value"], 0.0).astype(np.float64),
         "roots": offsets.astype(np.int32),
-        "depth": np.array(int(nodes["depth"].max()), dtype=np.int32),
         "baseline": np.array(float(np.ravel(hgb._baseline_prediction)[0])),
     }
 
