@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -62,6 +63,17 @@ def need(name: str, reason: str) -> None:
     if name in REQUIRED:
         pytest.fail(f"{reason} but YUQING_TEST_REQUIRE lists {name}")
     pytest.skip(reason)
+
+
+def need_cjk_font() -> Any:
+    """The CJK font that charts and PDF documents draw with (skip, or fail under CI, without one)."""
+    from yuqing.errors import ConfigError
+    from yuqing.reports.charts import find_cjk_font
+
+    try:
+        return find_cjk_font()
+    except ConfigError:
+        need("cjk-font", "no CJK font installed (apt-get install fonts-noto-cjk fonts-wqy-microhei)")
 
 
 def need_service(name: str, host: str, port: int) -> None:

@@ -17,23 +17,13 @@ import pytest
 from rich.console import Console
 from sqlalchemy import func, select
 
-from conftest import need
+from conftest import need_cjk_font
 from yuqing.config import load_settings
 from yuqing.core.bus import InProcessBus
 from yuqing.core.clock import ManualClock
 from yuqing.core.context import AppContext
-from yuqing.errors import ConfigError
 
 STEPS = ("sources", "analysis", "events", "incidents")  # alerts add nothing documents read
-
-
-def _need_font() -> None:
-    from yuqing.reports.charts import find_cjk_font
-
-    try:
-        find_cjk_font()
-    except ConfigError:
-        need("cjk-font", "no CJK font installed (apt-get install fonts-noto-cjk fonts-wqy-microhei)")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +35,7 @@ def demo_ctx(migrated_db, database_url, tmp_path_factory):
     from conftest import truncate_all
     from yuqing.core.pipeline import register_stages
 
-    _need_font()
+    need_cjk_font()
     truncate_all(migrated_db)
     work = tmp_path_factory.mktemp("reports-demo")
     with pytest.MonkeyPatch.context() as mp:

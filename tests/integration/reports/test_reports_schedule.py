@@ -16,6 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from conftest import need_cjk_font
 from yuqing.config import load_settings
 from yuqing.core.bus import InProcessBus
 from yuqing.core.clock import ManualClock
@@ -31,6 +32,12 @@ class Sink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((envelope, envelope.original_content or envelope.content))
         return "250 OK"
+
+
+@pytest.fixture
+def cjk_font() -> None:
+    """Scheduled briefs carry charts: without a CJK font they are refused, so these tests need one."""
+    need_cjk_font()
 
 
 def _free_port() -> int:
@@ -89,6 +96,7 @@ def _people(ctx: AppContext) -> None:
         s.add(Person(key="no.email", name="王五", channels=["email"], active=True))
 
 
+@pytest.mark.usefixtures("cjk_font")
 def test_schedule_sends_each_due_brief_once(db, database_url, tmp_path, smtp, monkeypatch):
     from yuqing.reports.models import SentBrief
     from yuqing.reports.schedule import run_once
@@ -138,6 +146,7 @@ def test_schedule_sends_each_due_brief_once(db, database_url, tmp_path, smtp, mo
     assert json.dumps(row.deliveries)
 
 
+@pytest.mark.usefixtures("cjk_font")
 def test_a_fully_delivered_brief_is_never_rebuilt(db, database_url, tmp_path, smtp, monkeypatch):
     from yuqing.reports.models import SentBrief
     from yuqing.reports.schedule import run_once
@@ -159,6 +168,7 @@ def test_a_fully_delivered_brief_is_never_rebuilt(db, database_url, tmp_path, sm
     assert row.sent_at is not None and row.status == "sent"
 
 
+@pytest.mark.usefixtures("cjk_font")
 def test_failed_deliveries_are_retried_on_the_next_run(db, database_url, tmp_path, monkeypatch):
     from yuqing.reports.schedule import run_once
 
@@ -188,6 +198,7 @@ def test_failed_deliveries_are_retried_on_the_next_run(db, database_url, tmp_pat
     assert again.status == "sent" and len(sink.messages) == 1
 
 
+@pytest.mark.usefixtures("cjk_font")
 def test_cli_schedule_once_is_idempotent(db, database_url, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 

@@ -7,17 +7,14 @@ import io
 import numpy as np
 import pytest
 
-from conftest import need
+from conftest import need_cjk_font
 from yuqing.errors import ConfigError
 from yuqing.reports import charts
 
 
 @pytest.fixture(scope="module")
 def font() -> charts.CjkFont:
-    try:
-        return charts.find_cjk_font()
-    except ConfigError:
-        need("cjk-font", "no CJK font installed (apt-get install fonts-noto-cjk fonts-wqy-microhei)")
+    return need_cjk_font()
 
 
 def _pixels(png: bytes) -> np.ndarray:
