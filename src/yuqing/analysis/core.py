@@ -107,7 +107,7 @@ def analyse_batch(
     langs = [lang.detect(t) for t in texts]
     specs = [t.spec for t in targets]
 
-    tokens_all = [seg.cut(t)[: segment.MAX_TOKENS] for t in texts]
+    tokens_all = [seg.mention_tokens(t) for t in texts]
     # Sentiment and risk share the zh vector; risk adds the words.
     zh_rows = [i for i, lg in enumerate(langs) if lg != "en"]
     en_rows = [i for i, lg in enumerate(langs) if lg == "en"]

@@ -47,6 +47,13 @@ _K2 = np.uint64(0x9E3779B97F4A7C15)
 _OFFSETS = (np.uint64(0), np.uint64(0x51ED270B), np.uint64(0xA3B195354A39B70D))
 
 
+def _bucket(h: np.ndarray, n_features: int) -> np.ndarray:
+    """Mix raw n-gram hashes (uint64) and fold them into ``n_features`` columns."""
+    v = h * _K2
+    v ^= v >> np.uint64(29)
+    return v % np.uint64(n_features)
+
+
 def hashed_char_ngrams(texts: Sequence[str], n_features: int, max_n: int = 3) -> sp.csr_matrix:
     """Hashed character 1..max_n-gram counts of a batch, each row scaled by 1/sqrt(its n-gram count).
 
@@ -75,9 +82,8 @@ def hashed_char_ngrams(texts: Sequence[str], n_features: int, max_n: int = 3) ->
                 break
             h = h[:-1] * _K1 + c[n - 1 :]
             bad = bad[:-1] | sep[n - 1 :]
-        v = (h + _OFFSETS[n - 1]) * _K2
-        v ^= v >> np.uint64(29)
-        hashes[: len(v), n - 1] = v % np.uint64(n_features)
+        v = _bucket(h + _OFFSETS[n - 1], n_features)
+        hashes[: len(v), n - 1] = v
         valid[: len(v), n - 1] = ~bad
     cols = hashes[valid].astype(np.int32)
     per_pos = valid.sum(axis=1)
@@ -119,9 +125,7 @@ def word_vectors(
     pair = np.full(max(len(ids) - 1, 0), bigrams, dtype=bool)
     pair[last[last < len(pair)]] = False
     grams = np.concatenate([ids + _OFFSETS[1], (ids[:-1] * _K1 + ids[1:])[pair]])
-    grams = grams * _K2
-    grams ^= grams >> np.uint64(29)
-    cols = (grams % np.uint64(n_features)).astype(np.int32)
+    cols = _bucket(grams, n_features).astype(np.int32)
     rows = np.concatenate([row_of, row_of[:-1][pair]])
     x = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(n_docs, n_features))
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())

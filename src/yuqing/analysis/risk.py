@@ -203,8 +203,7 @@ def design(
     """The classifier's input: the shared char vector ``x`` plus hashed word 1-2-grams of the
     texts' tokens (segmented here when the caller has none)."""
     if tokens is None:
-        seg = segment.default_segmenter()
-        tokens = [seg.cut(t)[: segment.MAX_TOKENS] for t in texts]
+        tokens = [segment.default_segmenter().mention_tokens(t) for t in texts]
     return sp.hstack([x, features.word_vectors(tokens)], format="csr")
 
 

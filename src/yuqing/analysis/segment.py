@@ -145,6 +145,10 @@ class Segmenter:
             if (k := get(tok)) or (k is None and (k := keep(tok)))
         ]
 
+    def mention_tokens(self, text: str) -> list[str]:
+        """A mention's tokens as the stage keeps them (at most ``MAX_TOKENS``; the risk model's words)."""
+        return self.cut(text)[:MAX_TOKENS]
+
     def _keep(self, tok: str) -> str:
         """The token as kept, "" when it is dropped."""
         kept = tok

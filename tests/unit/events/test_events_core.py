@@ -19,7 +19,7 @@ from yuqing.events.evaluate import evaluate_file, read_rows
 from yuqing.events.grading import grade, load_rules, load_rules_text
 from yuqing.events.metrics import ari, bcubed, nmi
 from yuqing.events.settings import EventSettings
-from yuqing.events.tokens import mention_tokens, text_tokens
+from yuqing.events.tokens import TARGET_PREFIX, mention_tokens, text_tokens
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -113,6 +113,11 @@ def test_clusterer_pairs(first: list[str], second: list[str], same: bool) -> Non
     b, created = c.assign(Doc(2, second))
     assert (a == b) is same
     assert created is not same
+
+
+def test_clusterer_keeps_apart_the_target_tokens_that_mention_tokens_writes() -> None:
+    # The pure clusterer spells the prefix out rather than import the token module: same value.
+    assert ClusterParams().exclusive_prefix == TARGET_PREFIX
 
 
 def test_duplicates_follow_original_and_closed_clusters_get_nothing() -> None:
