@@ -32,16 +32,18 @@ def _stage(n: int, warm: int, analyse: bool) -> None:
     """Inside callgrind: warm up on ``warm`` other texts, then analyse ``n`` bench texts — or only
     make them (the base run: reading the data and making the texts cancel out)."""
     from bench.analysis.throughput import mention_inputs, stage_setup, texts
-    from yuqing.analysis.core import analyse_batch
+    from yuqing.analysis.core import MentionInput, analyse_batch
 
     _, compiled, seg, models = stage_setup()
-    other = mention_inputs(texts(warm, seed=8))
-    for i in range(0, len(other), BATCH):
-        analyse_batch(other[i : i + BATCH], compiled, models, seg)
+
+    def run(items: list[MentionInput]) -> None:
+        for i in range(0, len(items), BATCH):
+            analyse_batch(items[i : i + BATCH], compiled, models, seg)
+
+    run(mention_inputs(texts(warm, seed=8)))
     made = mention_inputs(texts(n))  # in both runs: reading the data and making the texts cancel out
-    todo = made if analyse else []
-    for i in range(0, len(todo), BATCH):
-        analyse_batch(todo[i : i + BATCH], compiled, models, seg)
+    if analyse:
+        run(made)
 
 
 def _count(n: int, warm: int, analyse: bool) -> int:

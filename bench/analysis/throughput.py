@@ -167,7 +167,7 @@ def main() -> None:
         "segmentation", lambda: [seg.cut(t) for t in xs], args.n, steps, lambda: [seg.cut(t) for t in other]
     )
     bench("target_matching", lambda: [match_targets(t, compiled) for t in xs], args.n, steps)
-    toks = [seg.cut(t) for t in xs]
+    toks = [seg.mention_tokens(t) for t in xs]  # as the stage keeps them
     terms = entities.target_terms(specs)  # once per batch in the stage
     bench(
         "entities (given tokens)",
@@ -189,12 +189,7 @@ def main() -> None:
     def _risk() -> None:  # given the tokens, as in the stage (segmentation is its own step)
         for i in range(0, len(xs), args.batch):
             b = xs[i : i + args.batch]
-            risk.predict_matrix(
-                models.risk,
-                b,
-                features.zh_vectors(b),
-                [t[: segment.MAX_TOKENS] for t in toks[i : i + args.batch]],
-            )
+            risk.predict_matrix(models.risk, b, features.zh_vectors(b), toks[i : i + args.batch])
 
     bench("risk (vectorise + predict + rules)", _risk, args.n, steps)
     # English sentiment: the n-gram model, the shipped transformer on every text, and the default
